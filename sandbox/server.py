@@ -1,0 +1,266 @@
+"""The HTTP machinery both API sandboxes share.
+
+A sandbox is a :class:`SandboxApp` (routes that turn a :class:`Request` into a :class:`Response`) served by
+:class:`SandboxServer` on 127.0.0.1 with a free port. The server adds what a remote API has and a local one lacks:
+
+- latency per request and per returned item, so benchmarks can model a remote API;
+- a limit of simultaneous requests per credential, answered the way the API answers it (Mailchimp: 429 beyond 10);
+- fault injection, deterministic by seed: 5xx, 429 with Retry-After, connection reset, a stall past the client's
+  timeout, a truncated JSON body, an HTML page with status 200 (as proxies send);
+- a log of every request, for tests and benchmarks that count requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+FAULT_KINDS = ("500", "502", "503", "429", "reset", "stall", "truncated", "html")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]  # last value of each parameter, as the APIs read them
+    headers: dict[str, str]  # lower-cased names
+    body: bytes = b""
+    params: dict[str, str] = field(default_factory=dict)  # named groups of the matched route
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in parse_qs(self.body.decode("utf-8", "replace")).items()}
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # JSON-serialisable, or bytes sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+    items: int = 0  # records in the body, for the per-item latency
+    content_type: str = "application/json; charset=utf-8"
+
+    def encode(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+Route = tuple[str, "re.Pattern[str]", Callable[[Request], Response]]
+
+
+class SandboxApp:
+    """Routes of one API. Subclasses add routes with :meth:`route` and say how the API answers overload and
+    unknown paths."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def route(self, method: str, pattern: str, handler: Callable[[Request], Response]) -> None:
+        """`pattern` is a path with `{name}` placeholders, matched whole: `/3.0/lists/{list_id}/members`."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        self.routes.append((method, re.compile(f"^{regex}$"), handler))
+
+    def dispatch(self, request: Request) -> Response:
+        for method, regex, handler in self.routes:
+            match = regex.match(request.path)
+            if match and method == request.method:
+                request.params = match.groupdict()
+                return handler(request)
+        return self.not_found(request)
+
+    def credential(self, request: Request) -> str:
+        """The key that the connection limit counts by: the Authorization header (one user, one key)."""
+        return request.headers.get("authorization", "")
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, {"error": "not found", "path": request.path})
+
+    def overloaded(self, request: Request) -> Response:
+        return Response(429, {"error": "too many requests"})
+
+    def server_error(self, request: Request, status: int) -> Response:
+        return Response(status, {"error": f"server error {status}"})
+
+
+@dataclass
+class FaultPlan:
+    """Which requests fail, and how. The decision for a request is a hash of the seed, the request line and how
+    many times that same request line was seen before, so it does not depend on the order of concurrent requests,
+    and a retry draws again."""
+
+    rate: float = 0.0
+    seed: int = 0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    retry_after: int = 1
+    stall_seconds: float = 5.0
+
+    def draw(self, request_line: str, attempt: int) -> str | None:
+        if self.rate <= 0:
+            return None
+        digest = hashlib.sha256(f"{self.seed}|{request_line}|{attempt}".encode()).digest()
+        if int.from_bytes(digest[:8], "big") / 2**64 >= self.rate:
+            return None
+        return self.kinds[digest[8] % len(self.kinds)]
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    fault: str | None
+
+
+class SandboxServer:
+    """Serves a :class:`SandboxApp` on 127.0.0.1, in threads, until :meth:`stop`. Usable as a context manager."""
+
+    def __init__(
+        self,
+        app: SandboxApp,
+        *,
+        latency: float = 0.0,
+        item_latency: float = 0.0,
+        max_connections: int | None = None,
+        faults: FaultPlan | None = None,
+        port: int = 0,
+    ) -> None:
+        self.app = app
+        self.latency = latency
+        self.item_latency = item_latency
+        self.max_connections = max_connections
+        self.faults = faults or FaultPlan()
+        self.log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()
+        self._attempts: Counter[str] = Counter()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "SandboxServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def requests(self, path_prefix: str = "") -> list[LoggedRequest]:
+        with self._lock:
+            return [r for r in self.log if r.path.startswith(path_prefix)]
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+
+    # --- request handling -------------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> tuple[Response, str | None]:
+        """The response to one request and the fault injected, if any (`reset` and `stall` are carried out by the
+        handler, which owns the socket)."""
+        credential = self.app.credential(request)
+        request_line = f"{request.method} {request.path}?{sorted(request.query.items())}"
+        with self._lock:
+            self._attempts[request_line] += 1
+            attempt = self._attempts[request_line]
+            self._in_flight[credential] += 1
+            over_limit = self.max_connections is not None and self._in_flight[credential] > self.max_connections
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            if over_limit:
+                return self.app.overloaded(request), None
+            fault = self.faults.draw(request_line, attempt)
+            if fault in ("500", "502", "503"):
+                return self.app.server_error(request, int(fault)), fault
+            if fault == "429":
+                response = self.app.overloaded(request)
+                response.headers.setdefault("Retry-After", str(self.faults.retry_after))
+                return response, fault
+            response = self.app.dispatch(request)
+            if self.item_latency and response.items:
+                time.sleep(self.item_latency * response.items)
+            return response, fault
+        finally:
+            with self._lock:
+                self._in_flight[credential] -= 1
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: the log list is the record
+                pass
+
+            def _serve(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(
+                    method=self.command,
+                    path=split.path,
+                    query={k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
+                )
+                response, fault = server.handle(request)
+                with server._lock:
+                    server.log.append(
+                        LoggedRequest(request.method, request.path, request.query, response.status, fault)
+                    )
+                if fault == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if fault == "stall":
+                    time.sleep(server.faults.stall_seconds)
+                body = response.encode()
+                content_type = response.content_type
+                if fault == "truncated" and body:
+                    body = body[: max(1, len(body) // 2)]
+                elif fault == "html":
+                    body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+                    content_type = "text/html"
+                self.send_response(response.status)
+                if body:
+                    self.send_header("Content-Type", content_type)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+        return Handler
+
