@@ -1,0 +1,368 @@
+"""The few pieces of the Mailchimp source that the declarative manifest cannot express.
+
+Each class says why YAML could not do it. They are deliberately small: the manifest stays the description of the
+connector, these are its helpers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from dataclasses import InitVar, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
+from urllib.parse import urlsplit
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.extractors import DpathExtractor
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
+    SubstreamPartitionRouter,
+)
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
+from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import (
+    ConfigTransformation,
+)
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+logger = logging.getLogger("airbyte")
+
+REAL_LOGIN_BASE = "https://login.mailchimp.com/oauth2"
+LOOPBACK_NAMES = {"localhost"}
+DATA_CENTER = re.compile(r"^[a-z]{2}\d{1,3}$")
+HTTP_TIMEOUT = (15, 60)
+# Keys the connector adds to the in-memory config; never written back, never shown.
+API_BASE_KEY = "api_base_url"
+START_DATE_KEY = "start_date_normalized"
+EMAIL_ACTIVITY_CURSORS_KEY = "email_activity_cursors"
+
+
+def config_error(message: str) -> AirbyteTracedException:
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
+
+
+def sandbox_base(config: Mapping[str, Any]) -> Optional[str]:
+    """The validated `sandbox_url` without a trailing slash, or None when absent.
+
+    Only http:// on a loopback host is accepted: credentials must never leave over plain http to a real host."""
+    url = config.get("sandbox_url")
+    if url in (None, ""):
+        return None
+    if not isinstance(url, str):
+        raise config_error("`sandbox_url` must be a string.")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    loopback = host in LOOPBACK_NAMES
+    if not loopback:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+    if parts.scheme != "http" or not loopback or parts.query or parts.fragment:
+        raise config_error("`sandbox_url` must be an http:// URL on a loopback host (127.0.0.0/8, localhost, [::1]).")
+    return url.rstrip("/")
+
+
+def login_base(config: Mapping[str, Any]) -> str:
+    base = sandbox_base(config)
+    return f"{base}/oauth2" if base else REAL_LOGIN_BASE
+
+
+def parse_datetime(value: str) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime (UTC assumed without an offset)."""
+    text = value.strip().replace(" ", "T")
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    """The API's own timestamp format, e.g. 2015-10-21T15:41:36+00:00."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+@dataclass
+class ExchangeAuthorizationCode(ConfigTransformation):
+    """Exchanges a one-time OAuth `authorization_code` for an access token and drops the code from the config.
+
+    YAML cannot say it: it is a POST whose answer rewrites the config. It runs as a config *migration*, so the CDK
+    writes the updated config back and emits a CONTROL message holding it: the code is never used twice."""
+
+    def transform(self, config: MutableMapping[str, Any]) -> None:
+        credentials = config.get("credentials")
+        if not isinstance(credentials, MutableMapping) or credentials.get("auth_type") != "oauth2.0":
+            return
+        code = credentials.get("authorization_code")
+        if not code or credentials.get("access_token"):
+            return
+        missing = [name for name in ("client_id", "client_secret", "redirect_uri") if not credentials.get(name)]
+        if missing:
+            raise config_error(
+                f"`credentials.{missing[0]}` is required to exchange `credentials.authorization_code` for a token."
+            )
+        try:
+            response = requests.post(
+                f"{login_base(config)}/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "client_id": credentials["client_id"],
+                    "client_secret": credentials["client_secret"],
+                    "redirect_uri": credentials["redirect_uri"],
+                    "code": code,
+                },
+                timeout=HTTP_TIMEOUT,
+            )
+        except requests.RequestException as error:
+            raise AirbyteTracedException(
+                message="Could not reach Mailchimp's login server to exchange the authorization code.",
+                internal_message=type(error).__name__,
+                failure_type=FailureType.system_error,
+            ) from None
+        body = _json_or_empty(response)
+        token = body.get("access_token") if response.status_code == 200 else None
+        if not token:
+            reason = body.get("error") or f"HTTP {response.status_code}"
+            raise config_error(
+                f"Mailchimp refused to exchange `credentials.authorization_code` ({reason}): "
+                "the code may have been used already or expired; authorize again."
+            )
+        credentials["access_token"] = token
+        credentials.pop("authorization_code", None)
+
+
+@dataclass
+class ResolveApiBaseUrl(ConfigTransformation):
+    """Validates the settings and resolves, once per run, the API base URL of the account's data center.
+
+    YAML cannot say it: the data center comes from the API key's suffix or, for OAuth, from a call to the
+    metadata endpoint, and a bad setting must fail naming its field. The result lives only in memory."""
+
+    def transform(self, config: MutableMapping[str, Any]) -> None:
+        self._validate_settings(config)
+        sandbox = sandbox_base(config)
+        data_center = self._data_center(config)
+        config[API_BASE_KEY] = f"{sandbox}/3.0/" if sandbox else f"https://{data_center}.api.mailchimp.com/3.0/"
+
+    @staticmethod
+    def _validate_settings(config: MutableMapping[str, Any]) -> None:
+        start_date = config.get("start_date")
+        if start_date not in (None, ""):
+            try:
+                if not isinstance(start_date, str):
+                    raise ValueError
+                parsed = parse_datetime(start_date)
+            except ValueError:
+                raise config_error(
+                    "`start_date` must be an ISO 8601 date or date-time, e.g. 2024-01-01 or 2024-01-01T00:00:00Z."
+                ) from None
+            if parsed > datetime.now(timezone.utc):
+                raise config_error("`start_date` is in the future: nothing would be read.")
+            config[START_DATE_KEY] = format_datetime(parsed)
+        window = config.get("email_activity_date_window")
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 0):
+            raise config_error("`email_activity_date_window` must be a whole number of days, 0 or more.")
+        level = config.get("concurrency_level")
+        if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 10):
+            raise config_error("`concurrency_level` must be a whole number from 1 to 10 (Mailchimp's limit).")
+
+    @staticmethod
+    def _data_center(config: Mapping[str, Any]) -> str:
+        credentials = config.get("credentials")
+        if not isinstance(credentials, Mapping):
+            raise config_error("`credentials` is required: an API key or an OAuth access token.")
+        auth_type = credentials.get("auth_type")
+        if auth_type == "apikey":
+            key = credentials.get("apikey")
+            if not isinstance(key, str) or not key:
+                raise config_error("`credentials.apikey` is required.")
+            _, _, suffix = key.rpartition("-")
+            if "-" not in key or not DATA_CENTER.match(suffix):
+                raise config_error(
+                    "`credentials.apikey` does not end with a data center suffix such as -us6: copy the whole key."
+                )
+            return suffix
+        if auth_type == "oauth2.0":
+            token = credentials.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise config_error(
+                    "`credentials.access_token` is required for OAuth (or `credentials.authorization_code`)."
+                )
+            return ResolveApiBaseUrl._data_center_of_token(config, token)
+        raise config_error("`credentials.auth_type` must be `apikey` or `oauth2.0`.")
+
+    @staticmethod
+    def _data_center_of_token(config: Mapping[str, Any], token: str) -> str:
+        try:
+            response = requests.get(
+                f"{login_base(config)}/metadata",
+                headers={"Authorization": f"OAuth {token}", "Accept": "application/json"},
+                timeout=HTTP_TIMEOUT,
+            )
+        except requests.RequestException as error:
+            raise AirbyteTracedException(
+                message="Could not reach Mailchimp's login server to find the account's data center.",
+                internal_message=type(error).__name__,
+                failure_type=FailureType.system_error,
+            ) from None
+        body = _json_or_empty(response)
+        # A bad token gets a 200 with {"error": "invalid_token"}.
+        if response.status_code in (401, 403) or body.get("error"):
+            raise config_error(
+                "Mailchimp rejected the OAuth token in `credentials.access_token` (invalid_token): authorize again."
+            )
+        data_center = body.get("dc")
+        if response.status_code != 200 or not isinstance(data_center, str) or not DATA_CENTER.match(data_center):
+            raise AirbyteTracedException(
+                message="Mailchimp's metadata endpoint did not name the account's data center.",
+                internal_message=f"HTTP {response.status_code}",
+                failure_type=FailureType.system_error,
+            )
+        return data_center
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@dataclass
+class EmailActivityExtractor(DpathExtractor):
+    """One record per activity item (open, click, bounce) with the email's fields beside it, as flat columns.
+
+    YAML has no way to explode a nested array into records while keeping the parent's fields."""
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        for email in super().extract_records(response):
+            activity = email.pop("activity", None) or ()
+            for item in activity:
+                record = dict(email)
+                record.update(item)
+                yield record
+
+
+@dataclass
+class AddPartitionIds(RecordTransformation):
+    """Copies ids of the partition (`segment_id`, `list_id`) into each record.
+
+    AddFields would evaluate a Jinja template per record per field; this is a dict lookup. `fields` names the keys,
+    looked up in the partition, then in the slice's extra fields."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    fields: List[str] = field(default_factory=list)
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self.fields = list(self.fields or parameters.get("fields", []))
+
+    def transform(
+        self,
+        record: dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        if stream_slice is None:
+            return
+        partition = stream_slice.partition
+        extra = stream_slice.extra_fields
+        for name in self.fields:
+            if name in partition:
+                record[name] = partition[name]
+            elif name in extra:
+                record[name] = extra[name]
+
+
+class MemberStatusPartitionFilter(RecordFilter):
+    """Keeps archived members out of the "all_but_archived" partition of a list.
+
+    Archived members are read by their own partition (`status=archived`); whether or not the default listing
+    includes them, each member is emitted once. A Jinja condition would cost a template evaluation per member."""
+
+    def filter_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        stream_state: StreamState,
+        stream_slice: Optional[StreamSlice] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        if stream_slice is not None and stream_slice.partition.get("member_status") == "archived":
+            yield from records
+            return
+        for record in records:
+            if record.get("status") != "archived":
+                yield record
+
+
+@dataclass
+class CampaignsWithNewActivityPartitionRouter(SubstreamPartitionRouter):
+    """Campaign partitions for reports_email_activity: only sent campaigns (the parent is /reports), only those sent
+    within `email_activity_date_window` days, and only those with activity newer than the saved state.
+
+    YAML cannot compare a parent's fields with the child's own per-partition state. The report's `send_time`,
+    `opens.last_open` and `clicks.last_click` bound the newest activity (bounces follow the send); when the
+    campaign's saved cursor is not older than all of them, the campaign has nothing new and is not requested.
+    The saved cursors come from the incoming state (see run.py), in the config under `email_activity_cursors`."""
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        window = self.config.get("email_activity_date_window") or 0
+        sent_after = datetime.now(timezone.utc) - timedelta(days=window) if window else None
+        cursors: Mapping[str, str] = self.config.get(EMAIL_ACTIVITY_CURSORS_KEY) or {}
+        skipped = 0
+        for stream_slice in super().stream_slices():
+            extra = stream_slice.extra_fields
+            send_time = _parse_or_none(extra.get("send_time"))
+            if sent_after is not None and (send_time is None or send_time < sent_after):
+                continue
+            campaign_id = stream_slice.partition.get("campaign_id")
+            saved = _parse_or_none(cursors.get(campaign_id)) if campaign_id in cursors else None
+            if saved is not None:
+                latest = [
+                    moment
+                    for moment in (
+                        send_time,
+                        _parse_or_none(extra.get("opens.last_open")),
+                        _parse_or_none(extra.get("clicks.last_click")),
+                    )
+                    if moment is not None
+                ]
+                if latest and max(latest) <= saved:
+                    skipped += 1
+                    continue
+            yield stream_slice
+        if skipped:
+            logger.info(f"reports_email_activity: {skipped} campaign(s) without new activity since the last sync skipped.")
+
+
+def _parse_or_none(value: Any) -> Optional[datetime]:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def email_activity_cursors(state: Any) -> dict[str, str]:
+    """campaign_id -> saved `timestamp` cursor, from a reports_email_activity per-partition stream state.
+
+    Anything malformed yields nothing: then every campaign is read, which is always correct."""
+    cursors: dict[str, str] = {}
+    if not isinstance(state, Mapping):
+        return cursors
+    for entry in state.get("states") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        partition, cursor = entry.get("partition"), entry.get("cursor")
+        if isinstance(partition, Mapping) and isinstance(cursor, Mapping):
+            campaign_id, timestamp = partition.get("campaign_id"), cursor.get("timestamp")
+            if isinstance(campaign_id, str) and isinstance(timestamp, str):
+                cursors[campaign_id] = timestamp
+    return cursors

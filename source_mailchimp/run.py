@@ -1,0 +1,169 @@
+"""The `source-mailchimp` command: Airbyte's spec / check / discover / read over `manifest.yaml`.
+
+Whatever goes wrong before or during the run (a missing or malformed config, catalog or state file, a bad setting,
+an API error) ends as an Airbyte message -- a failed connection status for `check`, a TRACE error otherwise -- and an
+exit code, never a bare traceback, and never a secret."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Any, List, Mapping, Optional
+
+import orjson
+from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Status,
+    Type,
+)
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_mailchimp.components import EMAIL_ACTIVITY_CURSORS_KEY, email_activity_cursors
+
+MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
+SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "authorization_code", "refresh_token")
+
+
+class SourceMailchimp(YamlDeclarativeSource):
+    """The declarative source, plus one thing the manifest cannot reach: the saved per-campaign cursors of
+    reports_email_activity are handed to its partition router so that campaigns with nothing new are not requested."""
+
+    def __init__(
+        self,
+        catalog: Optional[ConfiguredAirbyteCatalog] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        state: Optional[List[AirbyteStateMessage]] = None,
+        config_path: Optional[str] = None,
+    ) -> None:
+        super().__init__(
+            MANIFEST, catalog=catalog, config=config, state=_without_global_cursors(state), config_path=config_path
+        )
+        if isinstance(self._config, dict) and self._config:
+            saved = self._connector_state_manager.get_stream_state("reports_email_activity", None)
+            self._config[EMAIL_ACTIVITY_CURSORS_KEY] = email_activity_cursors(saved)
+
+
+def _without_global_cursors(state: Optional[List[AirbyteStateMessage]]) -> Optional[List[AirbyteStateMessage]]:
+    """Drops the CDK's global `state` summary from per-partition stream states.
+
+    The CDK starts a partition it has no state for (a list or campaign created since the last sync) from that
+    global cursor -- the newest value over *all* partitions -- which would skip the new partition's older records.
+    Without it, a new partition starts from `start_date`, as on a first sync; known partitions keep their own cursor."""
+    for message in state or []:
+        stream = getattr(message, "stream", None)
+        blob = getattr(stream, "stream_state", None) if stream else None
+        values = getattr(blob, "__dict__", None)
+        if isinstance(values, dict) and "states" in values and not values.get("use_global_cursor"):
+            values.pop("state", None)
+            values.pop("lookback_window", None)
+    return state
+
+
+def _print(message: AirbyteMessage) -> None:
+    print(filter_secrets(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()), flush=True)
+
+
+def _register_secrets(config: Any) -> None:
+    credentials = config.get("credentials") if isinstance(config, dict) else None
+    if isinstance(credentials, dict):
+        for name in SECRET_FIELDS:
+            value = credentials.get(name)
+            if isinstance(value, str) and value:
+                add_to_secrets(value)
+        apikey = credentials.get("apikey")
+        if isinstance(apikey, str) and apikey:
+            # The basic-auth header as it appears in debug logs of outgoing requests.
+            add_to_secrets(base64.b64encode(f"anystring:{apikey}".encode()).decode())
+
+
+def _read_json(path: Optional[str], what: str) -> Any:
+    if not path:
+        raise AirbyteTracedException(
+            message=f"The {what} file is required: pass --{what} PATH.", failure_type=FailureType.config_error
+        )
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        message = f"The {what} file {path} does not exist."
+    except (OSError, UnicodeDecodeError) as error:
+        message = f"The {what} file {path} cannot be read ({type(error).__name__})."
+    except ValueError as error:
+        message = f"The {what} file {path} is not valid JSON (line {getattr(error, 'lineno', '?')})."
+    raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
+
+
+def _build_source(verb: str, parsed: Any) -> SourceMailchimp:
+    if verb == "spec":
+        return SourceMailchimp()
+    config = _read_json(parsed.config, "config")
+    if not isinstance(config, dict):
+        raise AirbyteTracedException(
+            message="The config file must hold a JSON object.", failure_type=FailureType.config_error
+        )
+    _register_secrets(config)
+    catalog = state = None
+    if verb == "read":
+        _read_json(parsed.catalog, "catalog")
+        try:
+            catalog = SourceMailchimp.read_catalog(parsed.catalog)
+        except Exception as error:
+            raise AirbyteTracedException(
+                message=f"The catalog file is not a valid configured catalog ({type(error).__name__}).",
+                failure_type=FailureType.config_error,
+            ) from None
+        if parsed.state:
+            _read_json(parsed.state, "state")
+            try:
+                state = SourceMailchimp.read_state(parsed.state)
+            except Exception as error:
+                raise AirbyteTracedException(
+                    message=f"The state file is not a valid list of Airbyte state messages ({type(error).__name__}).",
+                    failure_type=FailureType.config_error,
+                ) from None
+    return SourceMailchimp(catalog=catalog, config=config, state=state, config_path=parsed.config)
+
+
+def _fail(verb: str, error: Exception) -> int:
+    traced = (
+        error
+        if isinstance(error, AirbyteTracedException)
+        else AirbyteTracedException.from_exception(error, message=f"source-mailchimp {verb} failed: {type(error).__name__}")
+    )
+    if verb == "check" and traced.failure_type == FailureType.config_error:
+        _print(
+            AirbyteMessage(
+                type=Type.CONNECTION_STATUS,
+                connectionStatus=AirbyteConnectionStatus(status=Status.FAILED, message=traced.message),
+            )
+        )
+        return 0
+    _print(traced.as_sanitized_airbyte_message())
+    return 1
+
+
+def run(args: Optional[List[str]] = None) -> None:
+    args = sys.argv[1:] if args is None else list(args)
+    parsed = AirbyteEntrypoint.parse_args(args)
+    verb = parsed.command
+    try:
+        source = _build_source(verb, parsed)
+    except Exception as error:  # every failure becomes an Airbyte message
+        sys.exit(_fail(verb, error))
+    try:
+        launch(source, args)
+    except Exception as error:
+        sys.exit(_fail(verb, error))
+
+
+if __name__ == "__main__":
+    run()
