@@ -1,0 +1,1645 @@
+"""A local Mailchimp Marketing API 3.0 (and the two login.mailchimp.com OAuth endpoints), for tests, demos and
+benchmarks.
+
+Built from Mailchimp's API reference (developer guide, error glossary, the `mailchimp-marketing` client's operations),
+the field sets of Airbyte's and Singer's Mailchimp connectors' schemas and recorded fixtures -- never from what our own
+connector sends.
+
+Usage::
+
+    with MailchimpSandbox(scale=0.1, seed=0) as sb:
+        requests.get(sb.url + "/3.0/lists", auth=("anystring", sb.api_key))
+
+One server serves the paths of every host the API uses: ``/3.0/...`` is ``https://us6.api.mailchimp.com/3.0/...``,
+``/oauth2/metadata`` and ``/oauth2/token`` are ``https://login.mailchimp.com/oauth2/...``. It also serves the batch
+operations endpoint (``POST /3.0/batches``, ``GET /3.0/batches/{id}``) and the batch result archive
+(``GET /{batch_id}-response.tar.gz``, in reality on an S3 host) because Singer's tap-mailchimp reads email activity that way.
+
+Public attributes of :class:`MailchimpSandbox`
+-----------------------------------------------
+``url``            ``http://127.0.0.1:PORT``
+``server``         the :class:`sandbox.server.SandboxServer` (request log: ``server.requests(prefix)``, ``reset_log()``)
+``data``           the ground truth (see below)
+``dc``             ``"us6"``, the data center of the account
+``api_key``        a valid key, ``<32 hex>-us6``; HTTP basic with any user name and the key as password, or ``Bearer <key>``
+``wrong_dc_api_key``  the same key with a ``-us1`` suffix: 401, as the real API answers a key used on another data center
+``disabled_api_key``  a key of a disabled account: 403 "User Disabled"
+``oauth``          dict(client_id, client_secret, access_token, authorization_code, redirect_uri)
+``new_authorization_code()``  issues another one-time authorization code (each code is accepted once by /oauth2/token)
+``now``            the sandbox clock (ISO 8601 string), fixed at 2025-06-30T12:00:00+00:00 and advanced by ``mutate()``
+``boundary``       ``"2025-01-01T00:00:00+00:00"``: one member's last_changed, one segment's created_at and updated_at,
+                   one campaign's create_time and send_time, one automation's create_time and one email activity item's
+                   timestamp are exactly this value, to test since_ (exclusive) / before_ (inclusive) bounds
+``empty_list_id``  the list with no members
+``no_activity_campaign_id``  a sent campaign (opens and clicks not tracked) whose email-activity is empty
+``mutate()``       see below
+``burst_html_403`` constructor flag: when True, a request beyond the connection limit gets a 403 with an HTML body
+                   (as Mailchimp's edge answers bursts) instead of the 429 problem document
+
+``data`` (plain dicts and lists, the API objects exactly as the endpoints return them, except that ``_links`` -- which the
+API puts on every object and envelope -- is added on the way out and is not stored)
+------------------------------------------------------------------------------------------------------------------------
+``data["account"]``                          GET /3.0/ (API root)
+``data["lists"]``                            [list]                                     GET /lists (default order)
+``data["members"][list_id]``                 [member], every status incl. archived      GET /lists/{id}/members
+``data["segments"][list_id]``                [segment] (saved segments and tags = static segments)
+``data["segment_members"][segment_id]``      [segment member] with the default include_* (subscribed and pending
+                                             only, as the endpoint answers without include_cleaned /
+                                             include_transactional / include_unsubscribed)
+``data["tags"][list_id]``                    [{"id", "name"}]                           GET /lists/{id}/tag-search
+``data["interest_categories"][list_id]``     [category]
+``data["interests"][category_id]``           [interest]
+``data["campaigns"]``                        [campaign]
+``data["automations"]``                      [automation]
+``data["reports"]``                          [report] (sent campaigns only, same order as campaigns)
+``data["email_activity"][campaign_id]``      [email] as /reports/{id}/email-activity returns them (sent campaigns)
+``data["unsubscribes"][campaign_id]``        [unsubscribe] (sent campaigns)
+
+``mutate()`` advances the clock by one day and changes data the way a day of use does; it returns::
+
+    {
+      "members": {(list_id, member_id), ...},          # added or changed (last_changed = the new now)
+      "segments": {(list_id, segment_id), ...},        # added (a new tag per non-empty list) or updated (updated_at)
+      "segment_members": {(segment_id, member_id), ...},  # new in a segment's default listing, or changed members in it
+      "tags": {(list_id, tag_id), ...},                # the new tags
+      "campaigns": {campaign_id, ...},                 # the new sent campaign
+      "reports": {campaign_id, ...},                   # reports whose opens/clicks/unsubscribed changed, and the new one
+      "email_activity": {(campaign_id, email_id, action, timestamp), ...},  # new activity items
+      "unsubscribes": {(campaign_id, email_id), ...},  # new unsubscribes
+      "lists": {list_id, ...},                         # lists whose stats changed
+      "automations": set(),
+    }
+
+Behaviour (as documented by Mailchimp, or as observed and noted in the connectors' issues)
+-------------------------------------------------------------------------------------------
+- ``count`` (default 10, at most 1000, else 400) / ``offset`` paging; every collection has ``total_items``.
+- ``fields`` / ``exclude_fields``: comma separated dotted paths from the response root (``members.id``, ``members._links``).
+- Date filters: ``since_*`` exclusive, ``before_*`` inclusive, compared to the second (fractions are dropped); any ISO 8601
+  form is accepted (``Z``, ``+00:00``, fractions, a bare date); an unparsable date is a 400.
+  members: since/before_last_changed, since/before_timestamp_opt, status, sort_field (timestamp_opt, timestamp_signup,
+  last_changed), sort_dir (ASC, DESC). Without ``status`` archived members are not returned (``status=archived`` lists them).
+  segments: since/before_created_at, since/before_updated_at, type (saved, static, fuzzy).
+  segment members: include_cleaned, include_transactional, include_unsubscribed (default false).
+  campaigns: since/before_create_time, since/before_send_time, status, type, list_id, sort_field (create_time, send_time),
+  sort_dir. automations: since/before_create_time, since/before_start_time (the reference names these start_time, not
+  send_time), status. reports: since/before_send_time, type. email-activity: ``since`` (activity items after it; emails
+  with none are left out). lists: since/before_date_created, since/before_campaign_last_sent, sort_field date_created.
+  tag-search: name (prefix match), count/offset.
+- A draft (or scheduled) campaign's email-activity and unsubscribed answer an empty 200; its /reports/{id} is a 404.
+- Errors are ``application/problem+json`` {type, title, status, detail, instance}: 401 missing/invalid key or token (also a
+  key whose ``-usN`` does not match us6), 403 disabled account, 404 unknown list/segment/category/campaign or path,
+  400 bad parameter, 405 wrong method, 429 beyond ``max_connections`` simultaneous requests of one user, 500/503 (faults).
+- login.mailchimp.com: GET /oauth2/metadata with ``Authorization: OAuth <token>`` answers the account's dc and api_endpoint
+  (the real https host; point the connector at the sandbox with its own override), a bad token gets 200
+  ``{"error": "invalid_token"}``; POST /oauth2/token exchanges an authorization code once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import gzip
+import hashlib
+import io
+import json
+import random
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+
+from sandbox.server import FaultPlan, Request, Response, SandboxApp, SandboxServer
+
+DC = "us6"
+API_HOST = f"https://{DC}.api.mailchimp.com"
+ROOT = f"{API_HOST}/3.0"
+SCHEMA = f"{API_HOST}/schema/3.0"
+START_NOW = datetime(2025, 6, 30, 12, 0, 0, tzinfo=timezone.utc)
+BOUNDARY = "2025-01-01T00:00:00+00:00"
+BULK_IMPORT_TIME = "2024-03-01T09:00:00+00:00"
+PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
+MAX_COUNT = 1000
+
+MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
+
+FIRST_NAMES = [
+    "Anna", "Ben", "Chloé", "Dmitri", "Émile", "Fatima", "Günther", "Hana", "Ines", "José", "Kenji", "Łukasz", "Maria",
+    "Nnamdi", "Olga", "Pierre", "Qiang", "Rosa", "Søren", "Tomás", "Ülle", "Vera", "Wei", "Xenia", "Yusuf", "Zoë",
+    "王芳", "Ελένη", "Алексей", "محمد", "Saoirse", "", "O'Brien",
+]
+LAST_NAMES = [
+    "Smith", "Müller", "García", "Nowak", "Dubois", "Rossi", "Kowalski", "Jensen", "Nakamura", "Silva", "Öztürk",
+    "Ivanova", "Ng", "Ó Súilleabháin", "Łęcka", "Brontë", "", "李", "Παπαδόπουλος", "de la Cruz",
+]
+DOMAINS = ["example.com", "example.org", "mail.example.net", "exämple.de", "example.co.uk"]
+COUNTRIES = [("US", "America/New_York", -5, "NY"), ("DE", "Europe/Berlin", 1, "BE"), ("FR", "Europe/Paris", 1, "IDF"),
+             ("GB", "Europe/London", 0, "LND"), ("JP", "Asia/Tokyo", 9, "13"), ("BR", "America/Sao_Paulo", -3, "SP"),
+             ("", "", 0, "")]
+SOURCES = ["Import", "API - Generic", "Admin Add", "Hosted Signup Form", "Embedded Form"]
+
+
+def iso(moment: datetime) -> str:
+    """A time stamp as the API writes it: seconds, ``+00:00``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def parse_time(value: str) -> str:
+    """A filter value (any ISO 8601 form) as a comparable API time stamp string, fractions of seconds dropped."""
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso(moment.replace(microsecond=0))
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def problem(status: int, title: str, detail: str) -> Response:
+    body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail, "instance": str(uuid.uuid4())}
+    return Response(status, body, content_type="application/problem+json; charset=utf-8")
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Resource Not Found", "The requested resource could not be found.")
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(400, "Invalid Resource", detail)
+
+
+def link(rel: str, href: str, method: str = "GET", target: str | None = None, schema: str | None = None) -> dict:
+    item = {"rel": rel, "href": href, "method": method}
+    if target:
+        item["targetSchema"] = f"{SCHEMA}/{target}"
+    if schema:
+        item["schema"] = f"{SCHEMA}/{schema}"
+    return item
+
+
+# --- fields / exclude_fields -----------------------------------------------------------------------------------
+
+
+def path_tree(spec: str | None) -> dict | None:
+    """``"members.id,total_items"`` -> ``{"members": {"id": {}}, "total_items": {}}`` (an empty dict is a leaf)."""
+    if not spec:
+        return None
+    tree: dict = {}
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        node = tree
+        keys = part.split(".")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node.setdefault(keys[-1], {})
+    return tree or None
+
+
+def keep_fields(value: Any, tree: dict) -> Any:
+    if isinstance(value, list):
+        return [keep_fields(item, tree) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, sub in tree.items():
+        if key in value:
+            out[key] = value[key] if not sub else keep_fields(value[key], sub)
+    return out
+
+
+def drop_fields(value: Any, tree: dict) -> Any:
+    if isinstance(value, list):
+        return [drop_fields(item, tree) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key in tree:
+            sub = tree[key]
+            if not sub:
+                continue
+            out[key] = drop_fields(item, sub)
+        else:
+            out[key] = item
+    return out
+
+
+# --- data generation -------------------------------------------------------------------------------------------
+
+
+class _Ids:
+    """Deterministic identifiers in the API's formats."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.next_int = 4_000_000 + rng.randrange(1_000_000)
+
+    def hex(self, n: int) -> str:
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(n))
+
+    def integer(self) -> int:
+        self.next_int += self.rng.randrange(1, 50)
+        return self.next_int
+
+
+def email_hash(email: str) -> str:
+    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
+
+
+class MailchimpData:
+    """The account's objects, generated from (scale, seed), and the changes of :meth:`mutate`."""
+
+    def __init__(self, scale: float, seed: int) -> None:
+        self.scale = scale
+        self.rng = random.Random(seed)
+        self.ids = _Ids(self.rng)
+        self.now = START_NOW
+        self.account_id = self.ids.hex(25)
+        self.data: dict[str, Any] = {}
+        self._segment_rules: dict[int, Callable[[dict], bool]] = {}
+        self._merge_fields: dict[str, list[str]] = {}
+        self._email_counter = 0
+        self._generate()
+
+    # ---- helpers
+    def _time_between(self, start: datetime, end: datetime) -> str:
+        span = int((end - start).total_seconds())
+        return iso(start + timedelta(seconds=self.rng.randrange(max(span, 1))))
+
+    def _email(self, first: str, last: str) -> str:
+        self._email_counter += 1
+        local = (first or "user").lower().replace(" ", ".").replace("'", "")
+        if self.rng.random() < 0.7:
+            local = "".join(ch for ch in local if ch.isascii() and (ch.isalnum() or ch == ".")) or "user"
+        return f"{local}.{self._email_counter}@{self.rng.choice(DOMAINS)}"
+
+    def _ip(self) -> str:
+        return ".".join(str(self.rng.randrange(1, 255)) for _ in range(4))
+
+    # ---- generation
+    def _generate(self) -> None:
+        rng = self.rng
+        self.data["account"] = {
+            "account_id": self.account_id,
+            "login_id": str(self.ids.integer()),
+            "account_name": "Sandbox Coöperative",
+            "email": "owner@example.com",
+            "first_name": "Sam",
+            "last_name": "Sandbox",
+            "username": "sandbox_owner",
+            "avatar_url": "",
+            "role": "owner",
+            "member_since": "2019-05-02T10:11:12+00:00",
+            "pricing_plan_type": "monthly",
+            "first_payment": "2019-06-01T00:00:00+00:00",
+            "account_timezone": "Europe/Berlin",
+            "account_industry": "Software",
+            "contact": {"company": "Sandbox Coöperative", "addr1": "1 Test Street", "addr2": "", "city": "Berlin",
+                        "state": "BE", "zip": "10115", "country": "DE"},
+            "pro_enabled": False,
+            "last_login": "2025-06-29T08:00:00+00:00",
+            "total_subscribers": 0,
+            "industry_stats": {"open_rate": 0.21, "bounce_rate": 0.004, "click_rate": 0.027},
+        }
+        list_specs = [
+            ("Newsletter", 0.42, True, False),
+            ("Événements & Ünïcode ✨", 0.34, False, True),
+            ("Customers", 0.24, True, False),
+            ("Empty list", 0.0, False, False),
+        ]
+        total_members = 7000 * self.scale
+        self.data.update({"lists": [], "members": {}, "segments": {}, "segment_members": {}, "tags": {},
+                          "interest_categories": {}, "interests": {}, "campaigns": [], "automations": [],
+                          "reports": [], "email_activity": {}, "unsubscribes": {}})
+        shared_emails: list[tuple[str, str, str]] = []
+        for index, (name, share, with_interests, deleted_merge_field) in enumerate(list_specs):
+            list_id = self.ids.hex(10)
+            created = iso(datetime(2022, 1, 10, 9, 0, 0, tzinfo=timezone.utc) + timedelta(days=97 * index,
+                                                                                        seconds=rng.randrange(86400)))
+            web_id = self.ids.integer()
+            lst = {
+                "id": list_id,
+                "web_id": web_id,
+                "name": name,
+                "contact": {"company": "Sandbox Coöperative", "address1": "1 Test Street", "address2": "",
+                            "city": "Berlin", "state": "BE", "zip": "10115", "country": "DE", "phone": ""},
+                "permission_reminder": "You are receiving this email because you opted in via our website.",
+                "use_archive_bar": True,
+                "campaign_defaults": {"from_name": "Sandbox", "from_email": "news@example.com", "subject": "",
+                                      "language": "en"},
+                "notify_on_subscribe": "",
+                "notify_on_unsubscribe": "",
+                "date_created": created,
+                "list_rating": rng.randrange(0, 6),
+                "email_type_option": index == 2,
+                "subscribe_url_short": f"http://eepurl.com/{self.ids.hex(6)}",
+                "subscribe_url_long": f"https://sandbox.{DC}.list-manage.com/subscribe?u={self.account_id}&id={list_id}",
+                "beamer_address": f"{DC}-{self.ids.hex(10)}-{self.ids.hex(10)}@inbound.mailchimp.com",
+                "visibility": "prv" if index else "pub",
+                "double_optin": index == 1,
+                "has_welcome": False,
+                "marketing_permissions": False,
+                "modules": [],
+                "stats": {},
+            }
+            self.data["lists"].append(lst)
+            merge_fields = ["FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY"]
+            self._merge_fields[list_id] = merge_fields
+            # interests
+            categories, interest_ids = [], []
+            if with_interests:
+                for c_index, (title, ctype, names) in enumerate([
+                    ("Product Preferences", "checkboxes", ["Shoes", "Bags", "Hats"]),
+                    ("Frequency", "radio", ["Weekly", "Monthly"]),
+                    ("Hidden group", "hidden", []),
+                ]):
+                    category_id = self.ids.hex(10)
+                    categories.append({"list_id": list_id, "id": category_id, "title": title,
+                                       "display_order": c_index, "type": ctype})
+                    interests = []
+                    for i_index, interest_name in enumerate(names):
+                        interest_id = self.ids.hex(10)
+                        interest_ids.append(interest_id)
+                        interests.append({"category_id": category_id, "list_id": list_id, "id": interest_id,
+                                          "name": interest_name, "subscriber_count": "0", "display_order": i_index})
+                    self.data["interests"][category_id] = interests
+            self.data["interest_categories"][list_id] = categories
+            # tags (static segments) and saved segments
+            segments = []
+            tag_names = ["VIP", "2022", "Früh-Bucher", "imported", "A/B test – ✓"] if share else []
+            if index == 1:
+                tag_names = ["Événement", "speaker", "staff"]
+            for tag_name in tag_names:
+                segments.append(self._new_segment(list_id, tag_name, "static", created))
+            if share:
+                seg = self._new_segment(list_id, "Top rated", "saved", created,
+                                        {"match": "all", "conditions": [{"condition_type": "MemberRating",
+                                                                         "field": "rating", "op": "greater",
+                                                                         "value": 4}]})
+                self._segment_rules[seg["id"]] = lambda m: m["member_rating"] > 4
+                segments.append(seg)
+                seg = self._new_segment(list_id, "Org addresses", "saved", created,
+                                        {"match": "any", "conditions": [{"condition_type": "EmailAddress",
+                                                                         "field": "EMAIL", "op": "contains",
+                                                                         "value": ".org"}]})
+                self._segment_rules[seg["id"]] = lambda m: ".org" in m["email_address"]
+                segments.append(seg)
+            else:
+                seg = self._new_segment(list_id, "Nobody yet", "saved", created,
+                                        {"match": "all", "conditions": [{"condition_type": "EmailAddress",
+                                                                         "field": "EMAIL", "op": "contains",
+                                                                         "value": "@nowhere.invalid"}]})
+                self._segment_rules[seg["id"]] = lambda m: "@nowhere.invalid" in m["email_address"]
+                segments.append(seg)
+            if index == 0:
+                segments[0]["created_at"] = BOUNDARY
+                segments[0]["updated_at"] = BOUNDARY
+            self.data["segments"][list_id] = segments
+            self.data["tags"][list_id] = [{"id": s["id"], "name": s["name"]} for s in segments if s["type"] == "static"]
+            # members
+            count = 0 if not share else max(14, round(total_members * share))
+            members = []
+            created_dt = datetime.fromisoformat(created)
+            static_ids = [s for s in segments if s["type"] == "static"]
+            for m_index in range(count):
+                status = MEMBER_STATUSES[m_index] if m_index < len(MEMBER_STATUSES) else rng.choices(
+                    MEMBER_STATUSES, weights=[70, 10, 5, 5, 4, 6])[0]
+                reuse = shared_emails[m_index] if index == 2 and m_index < len(shared_emails) // 10 else None
+                member = self._new_member(lst, status, created_dt, self.now - timedelta(days=2), interest_ids,
+                                          static_ids, reuse)
+                if deleted_merge_field and m_index % 3 == 0:
+                    # MMERGE6 was deleted from the audience: older members still carry it, others never had it
+                    member["merge_fields"]["MMERGE6"] = rng.choice(["alt", "Größe L", ""])
+                if index == 0 and m_index == 6:
+                    member["last_changed"] = BOUNDARY
+                    if member["timestamp_opt"]:
+                        member["timestamp_opt"] = min(member["timestamp_opt"], BOUNDARY)
+                    member["timestamp_signup"] = min(member["timestamp_signup"], BOUNDARY)
+                if index == 0 and 7 <= m_index < 7 + max(5, count // 10):
+                    # one bulk import: many members with the same time stamps
+                    member["timestamp_opt"] = BULK_IMPORT_TIME if member["status"] not in ("pending", "transactional") else ""
+                    member["last_changed"] = BULK_IMPORT_TIME
+                    member["source"] = "Import"
+                members.append(member)
+                if index == 0:
+                    shared_emails.append((member["email_address"], member["merge_fields"]["FNAME"],
+                                          member["merge_fields"]["LNAME"]))
+            self.data["members"][list_id] = members
+            if not share:
+                self.empty_list_id = list_id
+        for lst in self.data["lists"]:
+            self._refresh_segments(lst["id"])
+        self._generate_campaigns()
+        self._generate_automations()
+        for lst in self.data["lists"]:
+            self._refresh_list(lst)
+        self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
+
+    def _new_segment(self, list_id: str, name: str, seg_type: str, after: str, options: dict | None = None) -> dict:
+        created = self._time_between(datetime.fromisoformat(after), self.now - timedelta(days=3))
+        segment = {"id": self.ids.integer(), "name": name, "member_count": 0, "type": seg_type,
+                   "created_at": created, "updated_at": created, "list_id": list_id}
+        if options:
+            segment["options"] = options
+        return segment
+
+    def _new_member(self, lst: dict, status: str, start: datetime, end: datetime, interest_ids: list[str],
+                    static_segments: list[dict], reuse: tuple[str, str, str] | None = None) -> dict:
+        rng = self.rng
+        if reuse:
+            email, first, last = reuse
+        else:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            email = self._email(first, last)
+        opted = self._time_between(start, end)
+        signup = "" if rng.random() < 0.6 else self._time_between(start, datetime.fromisoformat(opted))
+        changed = opted if rng.random() < 0.3 else self._time_between(datetime.fromisoformat(opted), end)
+        country, tz, gmtoff, region = rng.choice(COUNTRIES)
+        merge_fields: dict[str, Any] = {"FNAME": first, "LNAME": last,
+                                        "ADDRESS": "" if rng.random() < 0.7 else {
+                                            "addr1": f"{rng.randrange(1, 300)} Main St", "addr2": "",
+                                            "city": rng.choice(["Gary", "Köln", "Paris"]), "state": "IN",
+                                            "zip": f"{rng.randrange(10000, 99999)}", "country": country or "US"},
+                                        "PHONE": "" if rng.random() < 0.8 else f"+1 555 {rng.randrange(1000, 9999)}",
+                                        "BIRTHDAY": "" if rng.random() < 0.5 else
+                                        f"{rng.randrange(1, 13):02d}/{rng.randrange(1, 29):02d}"}
+        tags = [{"id": s["id"], "name": s["name"]} for s in static_segments if rng.random() < 0.07]
+        pending = status in ("pending", "transactional")
+        member = {
+            "id": email_hash(email),
+            "email_address": email,
+            "unique_email_id": self.ids.hex(10),
+            "contact_id": self.ids.hex(32),
+            "full_name": f"{first} {last}".strip(),
+            "web_id": self.ids.integer(),
+            "email_type": "html" if rng.random() < 0.95 else "text",
+            "status": status,
+            "consents_to_one_to_one_messaging": True,
+            "sms_phone_number": "",
+            "sms_subscription_status": "",
+            "sms_subscription_last_updated": "",
+            "merge_fields": merge_fields,
+            "stats": {"avg_open_rate": round(rng.random(), 2), "avg_click_rate": round(rng.random() / 3, 2)},
+            "ip_signup": self._ip() if signup else "",
+            "timestamp_signup": signup,
+            "ip_opt": "" if pending else self._ip(),
+            "timestamp_opt": "" if pending else opted,
+            "member_rating": rng.randrange(1, 6),
+            "last_changed": changed,
+            "language": rng.choice(["", "", "en", "de", "fr"]),
+            "vip": rng.random() < 0.03,
+            "email_client": rng.choice(["", "Gmail", "Apple Mail", "Outlook"]),
+            "location": {"latitude": 0 if not country else round(rng.uniform(-60, 60), 4),
+                         "longitude": 0 if not country else round(rng.uniform(-150, 150), 4),
+                         "gmtoff": gmtoff, "dstoff": gmtoff + (1 if country in ("US", "DE", "FR", "GB") else 0),
+                         "country_code": country, "timezone": tz, "region": region},
+            "source": rng.choice(SOURCES),
+            "tags_count": len(tags),
+            "tags": tags,
+            "list_id": lst["id"],
+        }
+        if interest_ids:  # the API puts interests right after merge_fields
+            interests = {i: rng.random() < 0.3 for i in interest_ids}
+            member = {k: v for pair in (((k, v), ("interests", interests)) if k == "merge_fields" else ((k, v),)
+                                        for k, v in member.items()) for k, v in pair}
+        if status == "unsubscribed":
+            member["unsubscribe_reason"] = rng.choice(["N/A (Unsubscribed by admin)", "Did not signup for list",
+                                                       "No longer interested", "Autres raisons – trop d’e-mails"])
+        if rng.random() < 0.02:
+            member["last_note"] = {"note_id": self.ids.integer(), "created_at": changed,
+                                   "created_by": "Sam Sandbox", "note": "Called about the invoice ☎"}
+        return member
+
+    # segment members: the endpoint's own, slimmer shape, with null for empty values
+    @staticmethod
+    def segment_member_view(member: dict) -> dict:
+        def nulled(value: Any) -> Any:
+            return None if value == "" else value
+
+        location = {k: nulled(v) for k, v in member["location"].items() if k != "region"}
+        view = {
+            "id": member["id"],
+            "email_address": member["email_address"],
+            "unique_email_id": member["unique_email_id"],
+            "email_type": member["email_type"],
+            "status": member["status"],
+            "merge_fields": {k: nulled(v) for k, v in member["merge_fields"].items()},
+        }
+        if "interests" in member:
+            view["interests"] = dict(member["interests"])
+        view.update({
+            "stats": dict(member["stats"]),
+            "ip_signup": nulled(member["ip_signup"]),
+            "timestamp_signup": nulled(member["timestamp_signup"]),
+            "ip_opt": nulled(member["ip_opt"]),
+            "timestamp_opt": nulled(member["timestamp_opt"]),
+            "member_rating": member["member_rating"],
+            "last_changed": member["last_changed"],
+            "language": nulled(member["language"]),
+            "vip": member["vip"],
+            "email_client": nulled(member["email_client"]),
+            "location": location,
+            "list_id": member["list_id"],
+        })
+        return view
+
+    def in_segment(self, segment: dict, member: dict) -> bool:
+        if member["status"] == "archived":
+            return False
+        if segment["type"] == "static":
+            return any(tag["id"] == segment["id"] for tag in member["tags"])
+        rule = self._segment_rules.get(segment["id"])
+        return bool(rule and rule(member))
+
+    def segment_members_of(self, segment: dict, include: Iterable[str] = ()) -> list[dict]:
+        statuses = {"subscribed", "pending"} | set(include)
+        return [self.segment_member_view(m) for m in self.data["members"][segment["list_id"]]
+                if m["status"] in statuses and self.in_segment(segment, m)]
+
+    def _refresh_segments(self, list_id: str) -> None:
+        for segment in self.data["segments"][list_id]:
+            members = self.segment_members_of(segment)
+            self.data["segment_members"][segment["id"]] = members
+            segment["member_count"] = sum(1 for m in members if m["status"] == "subscribed")
+        self.data["tags"][list_id] = [{"id": s["id"], "name": s["name"]}
+                                      for s in self.data["segments"][list_id] if s["type"] == "static"]
+
+    def _refresh_list(self, lst: dict) -> None:
+        members = self.data["members"][lst["id"]]
+
+        def count(status: str) -> int:
+            return sum(1 for m in members if m["status"] == status)
+
+        sent = [c for c in self.data["campaigns"] if c["recipients"]["list_id"] == lst["id"] and c["status"] == "sent"]
+        reports = [r for r in self.data["reports"] if r["list_id"] == lst["id"]]
+        opted = [m["timestamp_opt"] for m in members if m["status"] == "subscribed" and m["timestamp_opt"]]
+        unsubs = [m["last_changed"] for m in members if m["status"] == "unsubscribed"]
+        lst["stats"] = {
+            "member_count": count("subscribed"),
+            "total_contacts": len(members),
+            "unsubscribe_count": count("unsubscribed"),
+            "cleaned_count": count("cleaned"),
+            "member_count_since_send": 0,
+            "unsubscribe_count_since_send": 0,
+            "cleaned_count_since_send": 0,
+            "campaign_count": len(sent),
+            "campaign_last_sent": max((c["send_time"] for c in sent), default=""),
+            "merge_field_count": len(self._merge_fields[lst["id"]]),
+            "avg_sub_rate": 0,
+            "avg_unsub_rate": 1 if unsubs else 0,
+            "target_sub_rate": 1,
+            "open_rate": round(100 * sum(r["opens"]["open_rate"] for r in reports) / len(reports), 4) if reports else 0,
+            "click_rate": round(100 * sum(r["clicks"]["click_rate"] for r in reports) / len(reports), 4)
+            if reports else 0,
+            "last_sub_date": max(opted, default=""),
+            "last_unsub_date": max(unsubs, default=""),
+        }
+
+    def _generate_campaigns(self) -> None:
+        rng = self.rng
+        lists = [l for l in self.data["lists"] if self.data["members"][l["id"]]]
+        plan = ["sent"] * 15 + ["save", "save", "save", "schedule", "sent"]
+        emails_per_campaign = max(6, round(200 * self.scale))
+        for c_index, status in enumerate(plan):
+            lst = lists[c_index % len(lists)]
+            created = self._time_between(datetime(2023, 1, 1, tzinfo=timezone.utc), self.now - timedelta(days=20))
+            if c_index == 3:
+                created = BOUNDARY
+            self._add_campaign(lst, status, created, emails_per_campaign,
+                               no_activity=(c_index == 5), on_boundary=(c_index == 3),
+                               ctype="plaintext" if c_index == 16 else "regular")
+        self.data["campaigns"].sort(key=lambda c: c["create_time"])
+        order = {c["id"]: i for i, c in enumerate(self.data["campaigns"])}
+        self.data["reports"].sort(key=lambda r: order[r["id"]])
+
+    def _add_campaign(self, lst: dict, status: str, created: str, n_emails: int, no_activity: bool = False,
+                      on_boundary: bool = False, ctype: str = "regular", activity_until: datetime | None = None,
+                      send_time: str | None = None) -> dict:
+        rng = self.rng
+        campaign_id = self.ids.hex(10)
+        created_dt = datetime.fromisoformat(created)
+        if send_time:
+            pass
+        elif status == "sent":
+            send_time = BOUNDARY if on_boundary else iso(created_dt + timedelta(hours=rng.randrange(1, 200)))
+        elif status == "schedule":
+            send_time = iso(self.now + timedelta(days=5))
+        title = rng.choice(["Spring sale 🌸", "Weekly digest", "Événement à Paris", "Newsletter #", "Welcome",
+                            "Rückblick 2024", "", "Product update"]) + (f" {len(self.data['campaigns']) + 1}")
+        members = self.data["members"][lst["id"]]
+        recipients_pool = [m for m in members if m["status"] in ("subscribed", "unsubscribed")]
+        campaign = {
+            "id": campaign_id,
+            "web_id": self.ids.integer(),
+            "parent_campaign_id": "",
+            "type": ctype,
+            "create_time": created,
+            "archive_url": f"http://eepurl.com/{self.ids.hex(6)}",
+            "long_archive_url": f"https://{DC}.campaign-archive.com/?u={self.account_id}&id={campaign_id}",
+            "status": status,
+            "emails_sent": 0,
+            "send_time": send_time,
+            "content_type": rng.choice(["template", "multichannel", "html"]),
+            "needs_block_refresh": False,
+            "resendable": status == "sent",
+            "recipients": {"list_id": lst["id"], "list_is_active": True, "list_name": lst["name"],
+                           "segment_text": "", "recipient_count": len(recipients_pool)},
+            "settings": {"subject_line": title.strip(), "preview_text": "", "title": title.strip() or "Untitled",
+                         "from_name": "Sandbox", "reply_to": "news@example.com", "use_conversation": False,
+                         "to_name": "*|FNAME|*", "folder_id": "", "authenticate": True, "auto_footer": False,
+                         "inline_css": False, "auto_tweet": False, "fb_comments": True, "timewarp": False,
+                         "template_id": rng.randrange(1, 200), "drag_and_drop": True},
+            "tracking": {"opens": not no_activity, "html_clicks": not no_activity, "text_clicks": False,
+                         "goal_tracking": False, "ecomm360": False, "google_analytics": "", "clicktale": ""},
+            "delivery_status": {"enabled": False},
+        }
+        self.data["campaigns"].append(campaign)
+        if status != "sent":
+            return campaign
+        sent_dt = datetime.fromisoformat(send_time)
+        recipients = rng.sample(recipients_pool, min(n_emails, len(recipients_pool)))
+        campaign["emails_sent"] = len(recipients)
+        emails, unsubscribes = [], []
+        until = activity_until or self.now - timedelta(days=1)
+        if until <= sent_dt:
+            until = sent_dt + timedelta(hours=1)
+        for r_index, member in enumerate(recipients):
+            entry = {"campaign_id": campaign_id, "list_id": lst["id"], "list_is_active": True,
+                     "email_id": member["id"], "email_address": member["email_address"], "activity": []}
+            if not no_activity:
+                # most activity comes in the first weeks after the send
+                self._add_activity(entry, sent_dt, min(until, sent_dt + timedelta(days=30)),
+                                   rng.choice([0, 1, 1, 2, 2, 3, 4]))
+                if on_boundary and r_index == 0 and not any(
+                        a["action"] == "open" and a["timestamp"] == BOUNDARY for a in entry["activity"]):
+                    entry["activity"].insert(0, {"action": "open", "timestamp": BOUNDARY, "ip": self._ip()})
+                emails.append(entry)
+            if member["status"] == "unsubscribed" and rng.random() < 0.3:
+                unsubscribes.append(self._unsubscribe(campaign, member, self._time_between(sent_dt, until)))
+        if not no_activity and emails:
+            # a burst: many opens in the very same second
+            burst = iso(sent_dt + timedelta(minutes=7))
+            for entry in emails[: max(3, len(emails) // 20)]:
+                if not any(a["action"] == "open" and a["timestamp"] == burst for a in entry["activity"]):
+                    entry["activity"].append({"action": "open", "timestamp": burst, "ip": self._ip()})
+                    entry["activity"].sort(key=lambda a: a["timestamp"])
+        self.data["email_activity"][campaign_id] = emails
+        self.data["unsubscribes"][campaign_id] = unsubscribes
+        self.data["reports"].append(self._report(campaign))
+        self._refresh_summary(campaign)
+        return campaign
+
+    def _add_activity(self, entry: dict, start: datetime, end: datetime, n: int) -> list[dict]:
+        rng = self.rng
+        added = []
+        seen = {(a["action"], a["timestamp"]) for a in entry["activity"]}
+        for _ in range(n):
+            timestamp = self._time_between(start, end)
+            kind = rng.choices(["open", "click", "bounce"], weights=[60, 35, 5])[0]
+            if (kind, timestamp) in seen:
+                continue
+            seen.add((kind, timestamp))
+            if kind == "open":
+                item = {"action": "open", "timestamp": timestamp, "ip": self._ip()}
+            elif kind == "click":
+                item = {"action": "click", "timestamp": timestamp,
+                        "url": rng.choice(["https://example.com/", "https://example.com/sale?utm=ä",
+                                           "https://example.org/événements"]), "ip": self._ip()}
+            else:
+                item = {"action": "bounce", "type": rng.choice(["hard", "soft"]), "timestamp": timestamp}
+            entry["activity"].append(item)
+            added.append(item)
+        entry["activity"].sort(key=lambda a: a["timestamp"])
+        return added
+
+    def _unsubscribe(self, campaign: dict, member: dict, timestamp: str) -> dict:
+        return {"email_id": member["id"], "email_address": member["email_address"],
+                "merge_fields": copy.deepcopy(member["merge_fields"]), "vip": member["vip"],
+                "timestamp": timestamp,
+                "reason": member.get("unsubscribe_reason") or self.rng.choice(["", "No longer interested"]),
+                "campaign_id": campaign["id"], "list_id": campaign["recipients"]["list_id"], "list_is_active": True}
+
+    def _report(self, campaign: dict) -> dict:
+        return {
+            "id": campaign["id"],
+            "campaign_title": campaign["settings"]["title"],
+            "type": campaign["type"],
+            "list_id": campaign["recipients"]["list_id"],
+            "list_is_active": True,
+            "list_name": campaign["recipients"]["list_name"],
+            "subject_line": campaign["settings"]["subject_line"],
+            "preview_text": campaign["settings"]["preview_text"],
+            "emails_sent": campaign["emails_sent"],
+            "abuse_reports": 0,
+            "unsubscribed": 0,
+            "send_time": campaign["send_time"],
+            "bounces": {"hard_bounces": 0, "soft_bounces": 0, "syntax_errors": 0},
+            "forwards": {"forwards_count": 0, "forwards_opens": 0},
+            "opens": {"opens_total": 0, "unique_opens": 0, "open_rate": 0, "last_open": ""},
+            "clicks": {"clicks_total": 0, "unique_clicks": 0, "unique_subscriber_clicks": 0, "click_rate": 0,
+                       "last_click": ""},
+            "facebook_likes": {"recipient_likes": 0, "unique_likes": 0, "facebook_likes": 0},
+            "industry_stats": {"type": "Software and Web App", "open_rate": 0.2, "click_rate": 0.02,
+                               "bounce_rate": 0.005, "unopen_rate": 0.8, "unsub_rate": 0.002, "abuse_rate": 0.0001},
+            "list_stats": {"sub_rate": 0, "unsub_rate": 1, "open_rate": 30, "click_rate": 5},
+            "timewarp": [],
+            "timeseries": [],
+            "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0, "currency_code": "USD"},
+            "delivery_status": {"enabled": False},
+        }
+
+    def _refresh_summary(self, campaign: dict) -> None:
+        """Recompute the campaign's report (and report_summary) from its email activity and unsubscribes."""
+        report = next(r for r in self.data["reports"] if r["id"] == campaign["id"])
+        emails = self.data["email_activity"][campaign["id"]]
+        opens = [a["timestamp"] for e in emails for a in e["activity"] if a["action"] == "open"]
+        clicks = [a["timestamp"] for e in emails for a in e["activity"] if a["action"] == "click"]
+        openers = {e["email_id"] for e in emails if any(a["action"] == "open" for a in e["activity"])}
+        clickers = {e["email_id"] for e in emails if any(a["action"] == "click" for a in e["activity"])}
+        bounces = [a.get("type") for e in emails for a in e["activity"] if a["action"] == "bounce"]
+        sent = max(campaign["emails_sent"], 1)
+        report["opens"] = {"opens_total": len(opens), "unique_opens": len(openers),
+                           "open_rate": round(len(openers) / sent, 4), "last_open": max(opens, default="")}
+        report["clicks"] = {"clicks_total": len(clicks), "unique_clicks": len(clickers),
+                            "unique_subscriber_clicks": len(clickers), "click_rate": round(len(clickers) / sent, 4),
+                            "last_click": max(clicks, default="")}
+        report["bounces"] = {"hard_bounces": bounces.count("hard"), "soft_bounces": bounces.count("soft"),
+                             "syntax_errors": 0}
+        report["unsubscribed"] = len(self.data["unsubscribes"][campaign["id"]])
+        campaign["report_summary"] = {
+            "opens": len(opens), "unique_opens": len(openers), "open_rate": report["opens"]["open_rate"],
+            "clicks": len(clicks), "subscriber_clicks": len(clickers), "click_rate": report["clicks"]["click_rate"],
+            "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0},
+        }
+
+    def _generate_automations(self) -> None:
+        rng = self.rng
+        lists = [l for l in self.data["lists"] if self.data["members"][l["id"]]]
+        for a_index, status in enumerate(["sending", "sending", "paused", "save", "sending"]):
+            lst = lists[a_index % len(lists)]
+            created = BOUNDARY if a_index == 1 else self._time_between(
+                datetime(2022, 6, 1, tzinfo=timezone.utc), self.now - timedelta(days=10))
+            started = "" if status == "save" else iso(datetime.fromisoformat(created) + timedelta(hours=2))
+            self.data["automations"].append({
+                "id": self.ids.hex(10),
+                "create_time": created,
+                "start_time": started,
+                "status": status,
+                "emails_sent": 0 if status == "save" else rng.randrange(10, 5000),
+                "recipients": {"list_id": lst["id"], "list_is_active": True, "list_name": lst["name"],
+                               "segment_opts": {"saved_segment_id": 0, "match": "any", "conditions": []},
+                               "store_id": ""},
+                "settings": {"title": ["Welcome série", "Birthday 🎂", "Win-back", "Draft flow", "Abandoned cart"][a_index],
+                             "from_name": "Sandbox", "reply_to": "news@example.com", "use_conversation": False,
+                             "to_name": "", "authenticate": True, "auto_footer": False, "inline_css": False},
+                "tracking": {"opens": True, "html_clicks": True, "text_clicks": False, "goal_tracking": False,
+                             "ecomm360": False, "google_analytics": "", "clicktale": "",
+                             "salesforce": {"campaign": False, "notes": False}, "capsule": {"notes": False}},
+                "trigger_settings": {"workflow_type": ["welcomeSeries", "dateAdded", "recurringMonthly",
+                                                       "api", "abandonedCart"][a_index],
+                                     "workflow_title": "Custom", "runtime": {"days": ["monday", "friday"],
+                                                                             "hours": {"type": "send_asap"}},
+                                     "workflow_emails_count": rng.randrange(1, 5)},
+                "report_summary": {"opens": rng.randrange(0, 900), "unique_opens": rng.randrange(0, 400),
+                                   "open_rate": round(rng.random(), 4), "clicks": rng.randrange(0, 90),
+                                   "subscriber_clicks": rng.randrange(0, 40), "click_rate": round(rng.random() / 4, 4)},
+            })
+        self.data["automations"].sort(key=lambda a: a["create_time"])
+
+    # ---- mutation
+    def mutate(self) -> dict[str, set]:
+        rng = self.rng
+        previous = self.now
+        self.now = previous + timedelta(days=1)
+        now = iso(self.now)
+        changes: dict[str, set] = {k: set() for k in ("members", "segments", "segment_members", "tags", "campaigns",
+                                                       "reports", "email_activity", "unsubscribes", "lists",
+                                                       "automations")}
+        before_segment = {(sid, m["id"]) for sid, members in self.data["segment_members"].items() for m in members}
+        n_change = max(3, round(40 * self.scale))
+        changed_members: dict[str, list[dict]] = {}
+        for lst in self.data["lists"]:
+            list_id = lst["id"]
+            members = self.data["members"][list_id]
+            if not members:
+                continue
+            static_segments = [s for s in self.data["segments"][list_id] if s["type"] == "static"]
+            # a new tag, given to some of the members changed today
+            new_tag = self._new_segment(list_id, f"Tag vom {now[:10]}", "static", iso(previous))
+            new_tag["created_at"] = new_tag["updated_at"] = now
+            self.data["segments"][list_id].append(new_tag)
+            changes["segments"].add((list_id, new_tag["id"]))
+            changes["tags"].add((list_id, new_tag["id"]))
+            saved = [s for s in self.data["segments"][list_id] if s["type"] == "saved"]
+            if saved:
+                saved[0]["updated_at"] = now
+                saved[0]["name"] = saved[0]["name"].rstrip(" ✓") + " ✓"
+                changes["segments"].add((list_id, saved[0]["id"]))
+            # changed members: new copies replace the old objects (responses in flight keep the old ones)
+            picks = rng.sample(range(len(members)), min(n_change, len(members)))
+            changed = []
+            for position, pick in enumerate(picks):
+                member = copy.deepcopy(members[pick])
+                if position % 4 == 0 and member["status"] == "subscribed":
+                    member["status"] = "unsubscribed"
+                    member["unsubscribe_reason"] = "No longer interested"
+                elif position % 4 == 1:
+                    member["merge_fields"]["LNAME"] = member["merge_fields"].get("LNAME", "") + " (geändert)"
+                    member["full_name"] = f"{member['merge_fields']['FNAME']} {member['merge_fields']['LNAME']}".strip()
+                elif position % 4 == 2:
+                    member["status"] = "archived" if member["status"] != "archived" else "subscribed"
+                    if member["status"] == "subscribed":
+                        member.pop("unsubscribe_reason", None)
+                else:
+                    member["tags"] = member["tags"] + [{"id": new_tag["id"], "name": new_tag["name"]}]
+                    member["tags_count"] = len(member["tags"])
+                member["last_changed"] = now
+                members[pick] = member
+                changed.append(member)
+                changes["members"].add((list_id, member["id"]))
+            # new members
+            interest_ids = [i["id"] for c in self.data["interest_categories"][list_id]
+                            for i in self.data["interests"][c["id"]]]
+            for _ in range(max(2, round(30 * self.scale))):
+                member = self._new_member(lst, "subscribed", previous, self.now, interest_ids, static_segments)
+                member["timestamp_opt"] = member["last_changed"] = now
+                if rng.random() < 0.5:
+                    member["tags"] = [{"id": new_tag["id"], "name": new_tag["name"]}]
+                    member["tags_count"] = 1
+                members.append(member)
+                changed.append(member)
+                changes["members"].add((list_id, member["id"]))
+            changed_members[list_id] = changed
+            self._refresh_segments(list_id)
+        after_segment = {(sid, m["id"]) for sid, members in self.data["segment_members"].items() for m in members}
+        changed_ids = {(mid) for _, mid in changes["members"]}
+        changes["segment_members"] = (after_segment - before_segment) | {
+            pair for pair in after_segment if pair[1] in changed_ids}
+        # email activity on some sent campaigns, and unsubscribes of today's unsubscribers
+        sent = [c for c in self.data["campaigns"] if c["status"] == "sent" and c["tracking"]["opens"]]
+        for campaign in sent[:1] + sent[-2:]:  # late opens of an old campaign, and of recent ones
+            emails = self.data["email_activity"][campaign["id"]]
+            for entry in emails[: max(2, len(emails) // 10)]:
+                for item in self._add_activity(entry, previous + timedelta(seconds=1), self.now, 2):
+                    changes["email_activity"].add((campaign["id"], entry["email_id"], item["action"],
+                                                   item["timestamp"]))
+            changes["reports"].add(campaign["id"])
+        for campaign in reversed(sent):
+            list_id = campaign["recipients"]["list_id"]
+            recipients = {e["email_id"] for e in self.data["email_activity"][campaign["id"]]}
+            quitters = [m for m in changed_members.get(list_id, []) if m["status"] == "unsubscribed"
+                        and m["id"] in recipients
+                        and m["id"] not in {u["email_id"] for u in self.data["unsubscribes"][campaign["id"]]}]
+            if quitters:
+                for member in quitters:
+                    self.data["unsubscribes"][campaign["id"]].append(self._unsubscribe(campaign, member, now))
+                    changes["unsubscribes"].add((campaign["id"], member["id"]))
+                changes["reports"].add(campaign["id"])
+                break
+        # a new campaign, sent today, with its first activity
+        lst = next(l for l in self.data["lists"] if self.data["members"][l["id"]])
+        created = iso(previous + timedelta(hours=1))
+        campaign = self._add_campaign(lst, "sent", created, max(4, round(20 * self.scale)),
+                                      activity_until=self.now, send_time=iso(previous + timedelta(hours=2)))
+        for entry in self.data["email_activity"][campaign["id"]]:
+            for item in entry["activity"]:
+                changes["email_activity"].add((campaign["id"], entry["email_id"], item["action"], item["timestamp"]))
+        for u in self.data["unsubscribes"][campaign["id"]]:
+            changes["unsubscribes"].add((campaign["id"], u["email_id"]))
+        changes["campaigns"].add(campaign["id"])
+        changes["reports"].add(campaign["id"])
+        for campaign_id in changes["reports"]:
+            self._refresh_summary(next(c for c in self.data["campaigns"] if c["id"] == campaign_id))
+        for lst in self.data["lists"]:
+            before = copy.deepcopy(lst["stats"])
+            self._refresh_list(lst)
+            if lst["stats"] != before:
+                changes["lists"].add(lst["id"])
+        self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
+        return changes
+
+
+# --- the HTTP API ----------------------------------------------------------------------------------------------
+
+
+class MailchimpApp(SandboxApp):
+    """Routes of the Marketing API 3.0 and of login.mailchimp.com's OAuth endpoints."""
+
+    def __init__(self, store: MailchimpData, api_key: str, oauth: dict, disabled_api_key: str,
+                 burst_html_403: bool = False) -> None:
+        super().__init__()
+        self.store = store
+        self.api_key = api_key
+        self.disabled_api_key = disabled_api_key
+        self.oauth = oauth
+        self.access_tokens = {oauth["access_token"]}
+        self.codes = {oauth["authorization_code"]}
+        self.burst_html_403 = burst_html_403
+        self.lock = threading.RLock()
+        self.batches: dict[str, dict] = {}
+        api = [
+            ("/3.0/", self.root), ("/3.0", self.root), ("/3.0/ping", self.ping),
+            ("/3.0/lists", self.lists), ("/3.0/lists/{list_id}", self.one_list),
+            ("/3.0/lists/{list_id}/members", self.members),
+            ("/3.0/lists/{list_id}/segments", self.segments),
+            ("/3.0/lists/{list_id}/segments/{segment_id}", self.one_segment),
+            ("/3.0/lists/{list_id}/segments/{segment_id}/members", self.segment_members),
+            ("/3.0/lists/{list_id}/tag-search", self.tag_search),
+            ("/3.0/lists/{list_id}/interest-categories", self.interest_categories),
+            ("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", self.interests),
+            ("/3.0/campaigns", self.campaigns), ("/3.0/campaigns/{campaign_id}", self.one_campaign),
+            ("/3.0/automations", self.automations),
+            ("/3.0/reports", self.reports), ("/3.0/reports/{campaign_id}", self.one_report),
+            ("/3.0/reports/{campaign_id}/email-activity", self.email_activity),
+            ("/3.0/reports/{campaign_id}/unsubscribed", self.unsubscribed),
+            ("/3.0/batches/{batch_id}", self.get_batch),
+        ]
+        for pattern, handler in api:
+            self.route("GET", pattern, self._api(handler))
+        self.route("POST", "/3.0/batches", self._api(self.create_batch))
+        self.route("GET", "/oauth2/metadata", self.oauth_metadata)
+        self.route("POST", "/oauth2/token", self.oauth_token)
+        self.route("GET", "/{archive}", self.batch_archive)
+
+    # ---- plumbing
+    def credential(self, request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                return "key:" + base64.b64decode(value).decode("utf-8", "replace").partition(":")[2]
+            except ValueError:
+                return header
+        return value or header
+
+    def overloaded(self, request: Request) -> Response:
+        if self.burst_html_403:
+            return Response(403, b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1>"
+                                 b"<p>Request blocked.</p></body></html>", content_type="text/html")
+        return problem(429, "Too Many Requests", "You have exceeded the limit of 10 simultaneous connections.")
+
+    def server_error(self, request: Request, status: int) -> Response:
+        if status == 503:
+            return problem(503, "Service Unavailable",
+                           "This service is temporarily unavailable. Please try again later.")
+        return problem(status, "Internal Server Error",
+                       "An unexpected internal error has occurred. Please contact Support for more information.")
+
+    def not_found(self, request: Request) -> Response:
+        if request.path.startswith("/3.0") and any(r[1].match(request.path) for r in self.routes):
+            return problem(405, "Method Not Allowed", "The requested method and resource are not compatible. "
+                                                      "See the Allow header for this resource's available methods.")
+        if request.path.startswith("/3.0"):
+            auth = self.authenticate(request)
+            if auth:
+                return auth
+        return problem(404, "Resource Not Found", "The requested resource could not be found.")
+
+    def authenticate(self, request: Request) -> Response | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.strip().partition(" ")
+        scheme = scheme.lower()
+        secret = None
+        if scheme == "basic":
+            try:
+                secret = base64.b64decode(value.strip()).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                secret = None
+        elif scheme in ("bearer", "apikey"):
+            secret = value.strip()
+        if not header:
+            return problem(401, "API Key Missing", "Your request did not include an API key.")
+        if secret == self.disabled_api_key:
+            return problem(403, "User Disabled", "This account has been disabled.")
+        if secret == self.api_key or (scheme == "bearer" and secret in self.access_tokens):
+            return None
+        return problem(401, "API Key Invalid",
+                       "Your API key may be invalid, or you've attempted to access the wrong datacenter.")
+
+    def _api(self, handler: Callable[[Request], tuple[dict, int]]) -> Callable[[Request], Response]:
+        def serve(request: Request) -> Response:
+            denied = self.authenticate(request)
+            if denied:
+                return denied
+            try:
+                with self.lock:
+                    body, items = handler(request)
+                    body = self._project(body, request)
+            except ApiError as error:
+                return problem(error.status, error.title, error.detail)
+            return Response(200, body, items=items)
+
+        return serve
+
+    @staticmethod
+    def _project(body: dict, request: Request) -> dict:
+        fields = path_tree(request.query.get("fields"))
+        exclude = path_tree(request.query.get("exclude_fields"))
+        if fields:
+            body = keep_fields(body, fields)
+        if exclude:
+            body = drop_fields(body, exclude)
+        return body
+
+    @staticmethod
+    def _page(request: Request, items: list) -> tuple[list, int]:
+        def number(name: str, default: int) -> int:
+            raw = request.query.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise bad_request(f"The value for '{name}' must be an integer, '{raw}' given.") from None
+            if value < 0:
+                raise bad_request(f"The value for '{name}' must be zero or more.")
+            return value
+
+        count = number("count", 10)
+        if count > MAX_COUNT:
+            raise bad_request(f"The value for 'count' must be no more than {MAX_COUNT}; {count} given.")
+        offset = number("offset", 0)
+        return items[offset: offset + count], len(items)
+
+    @staticmethod
+    def _links_wanted(request: Request, collection: str) -> bool:
+        fields = path_tree(request.query.get("fields"))
+        exclude = path_tree(request.query.get("exclude_fields"))
+        if fields is not None:
+            sub = fields.get(collection)
+            if sub is None or (sub and "_links" not in sub):
+                return False
+        if exclude is not None and exclude.get(collection, {}).get("_links") == {}:
+            return False
+        return True
+
+    @staticmethod
+    def _time_filter(request: Request, items: list[dict], field: str, since: str, before: str,
+                     getter: Callable[[dict], str] | None = None) -> list[dict]:
+        get = getter or (lambda item: item.get(field))
+        for name, keep in ((since, lambda value, bound: value > bound), (before, lambda value, bound: value <= bound)):
+            raw = request.query.get(name)
+            if not raw:
+                continue
+            try:
+                bound = parse_time(raw)
+            except ValueError:
+                raise bad_request(f"The value for '{name}' is not a valid date-time: '{raw}'.") from None
+            items = [item for item in items if get(item) and keep(get(item), bound)]
+        return items
+
+    @staticmethod
+    def _enum(request: Request, name: str, allowed: Iterable[str]) -> str | None:
+        value = request.query.get(name)
+        if value in (None, ""):
+            return None
+        allowed = list(allowed)
+        if value not in allowed:
+            raise bad_request(f"The value for '{name}' must be one of: {', '.join(allowed)}; '{value}' given.")
+        return value
+
+    def _sort(self, request: Request, items: list[dict], fields: Iterable[str]) -> list[dict]:
+        field = self._enum(request, "sort_field", fields)
+        direction = self._enum(request, "sort_dir", ("ASC", "DESC"))
+        if field:
+            items = sorted(items, key=lambda item: item.get(field) or "", reverse=direction == "DESC")
+        elif direction == "DESC":
+            items = list(reversed(items))
+        return items
+
+    def _bool(self, request: Request, name: str) -> bool:
+        return str(request.query.get(name, "")).lower() == "true"
+
+    def _collection(self, request: Request, key: str, items: list[dict], links: Callable[[dict], list],
+                    envelope_links: list, extra: dict | None = None) -> tuple[dict, int]:
+        page, total = self._page(request, items)
+        if self._links_wanted(request, key):
+            page = [{**item, "_links": links(item)} for item in page]
+        body = {key: page}
+        body.update(extra or {})
+        body["total_items"] = total
+        body["_links"] = envelope_links
+        return body, len(page)
+
+    def _list(self, list_id: str) -> dict:
+        for lst in self.store.data["lists"]:
+            if lst["id"] == list_id:
+                return lst
+        raise not_found()
+
+    def _campaign(self, campaign_id: str) -> dict:
+        for campaign in self.store.data["campaigns"]:
+            if campaign["id"] == campaign_id:
+                return campaign
+        raise not_found()
+
+    # ---- API root
+    def root(self, request: Request) -> tuple[dict, int]:
+        body = dict(self.store.data["account"])
+        body["_links"] = [link("self", f"{ROOT}/", target="Definitions/APIRoot/Response.json")]
+        return body, 1
+
+    def ping(self, request: Request) -> tuple[dict, int]:
+        return {"health_status": "Everything's Chimpy!"}, 1
+
+    # ---- lists
+    @staticmethod
+    def _list_links(lst: dict) -> list:
+        base = f"{ROOT}/lists/{lst['id']}"
+        return [link("self", base, target="Lists/Response.json"),
+                link("parent", f"{ROOT}/lists", target="Lists/CollectionResponse.json"),
+                link("update", base, "PATCH", "Lists/Response.json", "Lists/PATCH.json"),
+                link("batch-sub-unsub-members", base, "POST", "Lists/BatchPOST-Response.json", "Lists/BatchPOST.json"),
+                link("delete", base, "DELETE"),
+                link("abuse-reports", f"{base}/abuse-reports", target="Lists/Abuse/CollectionResponse.json"),
+                link("activity", f"{base}/activity", target="Lists/Activity/Response.json"),
+                link("members", f"{base}/members", target="Lists/Members/CollectionResponse.json"),
+                link("segments", f"{base}/segments", target="Lists/Segments/CollectionResponse.json"),
+                link("interest-categories", f"{base}/interest-categories",
+                     target="Lists/InterestCategories/CollectionResponse.json")]
+
+    def lists(self, request: Request) -> tuple[dict, int]:
+        items = self.store.data["lists"]
+        items = self._time_filter(request, items, "date_created", "since_date_created", "before_date_created")
+        items = self._time_filter(request, items, "campaign_last_sent", "since_campaign_last_sent",
+                                  "before_campaign_last_sent", getter=lambda l: l["stats"].get("campaign_last_sent"))
+        email = request.query.get("email")
+        if email:
+            items = [l for l in items if any(m["email_address"].lower() == email.lower()
+                                             for m in self.store.data["members"][l["id"]])]
+        items = self._sort(request, items, ("date_created",))
+        constraints = {"may_create": True, "max_instances": 5,
+                       "current_total_instances": len(self.store.data["lists"])}
+        return self._collection(request, "lists", items, self._list_links,
+                                [link("self", f"{ROOT}/lists", target="Lists/CollectionResponse.json"),
+                                 link("create", f"{ROOT}/lists", "POST", "Lists/Response.json", "Lists/POST.json")],
+                                {"constraints": constraints})
+
+    def one_list(self, request: Request) -> tuple[dict, int]:
+        lst = self._list(request.params["list_id"])
+        return {**lst, "_links": self._list_links(lst)}, 1
+
+    # ---- members
+    @staticmethod
+    def _member_links(member: dict) -> list:
+        parent = f"{ROOT}/lists/{member['list_id']}/members"
+        base = f"{parent}/{member['id']}"
+        return [link("self", base, target="Lists/Members/Response.json"),
+                link("parent", parent, target="Lists/Members/CollectionResponse.json"),
+                link("update", base, "PATCH", "Lists/Members/Response.json", "Lists/Members/PATCH.json"),
+                link("upsert", base, "PUT", "Lists/Members/Response.json", "Lists/Members/PUT.json"),
+                link("delete", base, "DELETE"),
+                link("activity", f"{base}/activity", target="Lists/Members/Activity/Response.json"),
+                link("goals", f"{base}/goals", target="Lists/Members/Goals/Response.json"),
+                link("notes", f"{base}/notes", target="Lists/Members/Notes/CollectionResponse.json"),
+                link("events", f"{base}/events", "POST", schema="Lists/Members/Events/POST.json"),
+                link("delete_permanent", f"{base}/actions/delete-permanent", "POST")]
+
+    def members(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        items = self.store.data["members"][list_id]
+        status = self._enum(request, "status", MEMBER_STATUSES)
+        items = [m for m in items if m["status"] == status] if status else [
+            m for m in items if m["status"] != "archived"]
+        self._enum(request, "email_type", ("html", "text"))
+        if request.query.get("email_type"):
+            items = [m for m in items if m["email_type"] == request.query["email_type"]]
+        if request.query.get("unique_email_id"):
+            items = [m for m in items if m["unique_email_id"] == request.query["unique_email_id"]]
+        if self._bool(request, "vip_only"):
+            items = [m for m in items if m["vip"]]
+        items = self._time_filter(request, items, "timestamp_opt", "since_timestamp_opt", "before_timestamp_opt")
+        items = self._time_filter(request, items, "last_changed", "since_last_changed", "before_last_changed")
+        items = self._sort(request, items, ("timestamp_opt", "timestamp_signup", "last_changed"))
+        return self._collection(request, "members", items, self._member_links,
+                                [link("self", f"{ROOT}/lists/{list_id}/members",
+                                      target="Lists/Members/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json"),
+                                 link("create", f"{ROOT}/lists/{list_id}/members", "POST",
+                                      "Lists/Members/Response.json", "Lists/Members/POST.json")],
+                                {"list_id": list_id})
+
+    # ---- segments and tags
+    @staticmethod
+    def _segment_links(segment: dict) -> list:
+        parent = f"{ROOT}/lists/{segment['list_id']}/segments"
+        base = f"{parent}/{segment['id']}"
+        return [link("self", base, target="Lists/Segments/Response.json"),
+                link("parent", parent, target="Lists/Segments/CollectionResponse.json"),
+                link("delete", base, "DELETE"),
+                link("update", base, "PATCH", "Lists/Segments/Response.json", "Lists/Segments/PATCH.json"),
+                link("segment-members", f"{base}/members", target="Lists/Segments/Members/CollectionResponse.json"),
+                link("members", f"{base}/members", target="Lists/Segments/Members/CollectionResponse.json")]
+
+    def _segment(self, list_id: str, segment_id: str) -> dict:
+        self._list(list_id)
+        for segment in self.store.data["segments"][list_id]:
+            if str(segment["id"]) == segment_id:
+                return segment
+        raise not_found()
+
+    def segments(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        items = self.store.data["segments"][list_id]
+        seg_type = self._enum(request, "type", ("saved", "static", "fuzzy"))
+        if seg_type:
+            items = [s for s in items if s["type"] == seg_type]
+        items = self._time_filter(request, items, "created_at", "since_created_at", "before_created_at")
+        items = self._time_filter(request, items, "updated_at", "since_updated_at", "before_updated_at")
+        return self._collection(request, "segments", items, self._segment_links,
+                                [link("self", f"{ROOT}/lists/{list_id}/segments",
+                                      target="Lists/Segments/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json"),
+                                 link("create", f"{ROOT}/lists/{list_id}/segments", "POST",
+                                      "Lists/Segments/Response.json", "Lists/Segments/POST.json")],
+                                {"list_id": list_id})
+
+    def one_segment(self, request: Request) -> tuple[dict, int]:
+        segment = self._segment(request.params["list_id"], request.params["segment_id"])
+        return {**segment, "_links": self._segment_links(segment)}, 1
+
+    def segment_members(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        segment = self._segment(list_id, request.params["segment_id"])
+        include = [status for flag, status in (("include_cleaned", "cleaned"),
+                                               ("include_transactional", "transactional"),
+                                               ("include_unsubscribed", "unsubscribed"))
+                   if self._bool(request, flag)]
+        items = (self.store.data["segment_members"][segment["id"]] if not include
+                 else self.store.segment_members_of(segment, include))
+        return self._collection(request, "members", items, self._member_links,
+                                [link("self", f"{ROOT}/lists/{list_id}/segments/{segment['id']}/members",
+                                      target="Lists/Segments/Members/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}/segments/{segment['id']}",
+                                      target="Lists/Segments/Response.json")])
+
+    def tag_search(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        items = self.store.data["tags"][list_id]
+        name = request.query.get("name")
+        if name:
+            items = [t for t in items if t["name"].lower().startswith(name.lower())]
+        page, total = self._page(request, items)
+        return {"tags": page, "total_items": total}, len(page)
+
+    # ---- interests
+    def interest_categories(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        items = self.store.data["interest_categories"][list_id]
+        ctype = self._enum(request, "type", ("checkboxes", "dropdown", "radio", "hidden"))
+        if ctype:
+            items = [c for c in items if c["type"] == ctype]
+        base = f"{ROOT}/lists/{list_id}/interest-categories"
+
+        def links(category: dict) -> list:
+            own = f"{base}/{category['id']}"
+            return [link("self", own, target="Lists/InterestCategories/Response.json"),
+                    link("parent", base, target="Lists/InterestCategories/CollectionResponse.json"),
+                    link("delete", own, "DELETE"),
+                    link("update", own, "PATCH", "Lists/InterestCategories/Response.json",
+                         "Lists/InterestCategories/PATCH.json"),
+                    link("interests", f"{own}/interests",
+                         target="Lists/InterestCategories/Interests/CollectionResponse.json")]
+
+        return self._collection(request, "categories", items, links,
+                                [link("self", base, target="Lists/InterestCategories/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json"),
+                                 link("create", base, "POST", "Lists/InterestCategories/Response.json",
+                                      "Lists/InterestCategories/POST.json")],
+                                {"list_id": list_id})
+
+    def interests(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        category_id = request.params["category_id"]
+        self._list(list_id)
+        if not any(c["id"] == category_id for c in self.store.data["interest_categories"][list_id]):
+            raise not_found()
+        base = f"{ROOT}/lists/{list_id}/interest-categories/{category_id}/interests"
+
+        def links(interest: dict) -> list:
+            own = f"{base}/{interest['id']}"
+            return [link("self", own, target="Lists/InterestCategories/Interests/Response.json"),
+                    link("parent", base, target="Lists/InterestCategories/Interests/CollectionResponse.json"),
+                    link("delete", own, "DELETE"),
+                    link("update", own, "PATCH", "Lists/InterestCategories/Interests/Response.json",
+                         "Lists/InterestCategories/Interests/PATCH.json")]
+
+        return self._collection(request, "interests", self.store.data["interests"][category_id], links,
+                                [link("self", base, target="Lists/InterestCategories/Interests/CollectionResponse.json"),
+                                 link("parent", base.rsplit("/", 1)[0],
+                                      target="Lists/InterestCategories/Response.json")],
+                                {"list_id": list_id, "category_id": category_id})
+
+    # ---- campaigns, automations, reports
+    @staticmethod
+    def _campaign_links(campaign: dict) -> list:
+        base = f"{ROOT}/campaigns/{campaign['id']}"
+        links = [link("parent", f"{ROOT}/campaigns", target="Campaigns/CollectionResponse.json"),
+                 link("self", base, target="Campaigns/Response.json"),
+                 link("delete", base, "DELETE"),
+                 link("send", f"{base}/actions/send", "POST"),
+                 link("cancel_send", f"{base}/actions/cancel-send", "POST"),
+                 link("feedback", f"{base}/feedback", target="Campaigns/Feedback/CollectionResponse.json"),
+                 link("content", f"{base}/content", target="Campaigns/Content/Response.json"),
+                 link("send_checklist", f"{base}/send-checklist", target="Campaigns/Checklist/Response.json")]
+        if campaign["status"] == "sent":
+            links.append(link("reports", f"{ROOT}/reports/{campaign['id']}", target="Reports/Response.json"))
+        return links
+
+    def campaigns(self, request: Request) -> tuple[dict, int]:
+        items = self.store.data["campaigns"]
+        ctype = self._enum(request, "type", ("regular", "plaintext", "absplit", "rss", "variate"))
+        if ctype:
+            items = [c for c in items if c["type"] == ctype]
+        status = self._enum(request, "status", ("save", "paused", "schedule", "sending", "sent"))
+        if status:
+            items = [c for c in items if c["status"] == status]
+        if request.query.get("list_id"):
+            items = [c for c in items if c["recipients"]["list_id"] == request.query["list_id"]]
+        items = self._time_filter(request, items, "create_time", "since_create_time", "before_create_time")
+        items = self._time_filter(request, items, "send_time", "since_send_time", "before_send_time")
+        items = self._sort(request, items, ("create_time", "send_time"))
+        return self._collection(request, "campaigns", items, self._campaign_links,
+                                [link("self", f"{ROOT}/campaigns", target="Campaigns/CollectionResponse.json"),
+                                 link("create", f"{ROOT}/campaigns", "POST", "Campaigns/Response.json",
+                                      "Campaigns/POST.json")])
+
+    def one_campaign(self, request: Request) -> tuple[dict, int]:
+        campaign = self._campaign(request.params["campaign_id"])
+        return {**campaign, "_links": self._campaign_links(campaign)}, 1
+
+    def automations(self, request: Request) -> tuple[dict, int]:
+        items = self.store.data["automations"]
+        status = self._enum(request, "status", ("save", "paused", "sending"))
+        if status:
+            items = [a for a in items if a["status"] == status]
+        items = self._time_filter(request, items, "create_time", "since_create_time", "before_create_time")
+        items = self._time_filter(request, items, "start_time", "since_start_time", "before_start_time")
+
+        def links(automation: dict) -> list:
+            base = f"{ROOT}/automations/{automation['id']}"
+            return [link("parent", f"{ROOT}/automations", target="Automations/CollectionResponse.json"),
+                    link("self", base, target="Automations/Response.json"),
+                    link("start-all-emails", f"{base}/actions/start-all-emails", "POST"),
+                    link("pause-all-emails", f"{base}/actions/pause-all-emails", "POST"),
+                    link("emails", f"{base}/emails", target="Automations/Emails/CollectionResponse.json")]
+
+        return self._collection(request, "automations", items, links,
+                                [link("self", f"{ROOT}/automations", target="Automations/CollectionResponse.json"),
+                                 link("create", f"{ROOT}/automations", "POST", "Automations/Response.json",
+                                      "Automations/POST.json")])
+
+    @staticmethod
+    def _report_links(report: dict) -> list:
+        base = f"{ROOT}/reports/{report['id']}"
+        return [link("self", base, target="Reports/Response.json"),
+                link("parent", f"{ROOT}/reports", target="Reports/CollectionResponse.json"),
+                link("campaign", f"{ROOT}/campaigns/{report['id']}", target="Campaigns/Response.json"),
+                link("sent-to", f"{base}/sent-to", target="Reports/SentTo/CollectionResponse.json"),
+                link("click-details", f"{base}/click-details", target="Reports/ClickDetails/CollectionResponse.json"),
+                link("email-activity", f"{base}/email-activity",
+                     target="Reports/EmailActivity/CollectionResponse.json"),
+                link("unsubscribed", f"{base}/unsubscribed", target="Reports/Unsubs/CollectionResponse.json")]
+
+    def reports(self, request: Request) -> tuple[dict, int]:
+        items = self.store.data["reports"]
+        rtype = self._enum(request, "type", ("regular", "plaintext", "absplit", "rss", "variate"))
+        if rtype:
+            items = [r for r in items if r["type"] == rtype]
+        items = self._time_filter(request, items, "send_time", "since_send_time", "before_send_time")
+        return self._collection(request, "reports", items, self._report_links,
+                                [link("self", f"{ROOT}/reports", target="Reports/CollectionResponse.json")])
+
+    def one_report(self, request: Request) -> tuple[dict, int]:
+        campaign_id = request.params["campaign_id"]
+        for report in self.store.data["reports"]:
+            if report["id"] == campaign_id:
+                return {**report, "_links": self._report_links(report)}, 1
+        raise not_found()
+
+    def email_activity(self, request: Request) -> tuple[dict, int]:
+        campaign_id = request.params["campaign_id"]
+        self._campaign(campaign_id)
+        items = self.store.data["email_activity"].get(campaign_id, [])
+        since = request.query.get("since")
+        if since:
+            try:
+                bound = parse_time(since)
+            except ValueError:
+                raise bad_request(f"The value for 'since' is not a valid date-time: '{since}'.") from None
+            filtered = []
+            for entry in items:
+                activity = [a for a in entry["activity"] if a["timestamp"] > bound]
+                if activity:
+                    filtered.append({**entry, "activity": activity})
+            items = filtered
+        base = f"{ROOT}/reports/{campaign_id}/email-activity"
+
+        def links(entry: dict) -> list:
+            return [link("parent", base, target="Reports/EmailActivity/CollectionResponse.json"),
+                    link("self", f"{base}/{entry['email_id']}", target="Reports/EmailActivity/Response.json")]
+
+        return self._collection(request, "emails", items, links,
+                                [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
+                                 link("self", base, target="Reports/EmailActivity/CollectionResponse.json")],
+                                {"campaign_id": campaign_id})
+
+    def unsubscribed(self, request: Request) -> tuple[dict, int]:
+        campaign_id = request.params["campaign_id"]
+        self._campaign(campaign_id)
+        items = self.store.data["unsubscribes"].get(campaign_id, [])
+        base = f"{ROOT}/reports/{campaign_id}/unsubscribed"
+
+        def links(entry: dict) -> list:
+            return [link("self", f"{base}/{entry['email_id']}", target="Reports/Unsubs/Response.json"),
+                    link("parent", base, target="Reports/Unsubs/CollectionResponse.json")]
+
+        return self._collection(request, "unsubscribes", items, links,
+                                [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
+                                 link("self", base, target="Reports/Unsubs/CollectionResponse.json")],
+                                {"campaign_id": campaign_id})
+
+    # ---- batch operations (Singer's tap-mailchimp reads email activity through them)
+    def create_batch(self, request: Request) -> tuple[dict, int]:
+        try:
+            operations = request.json()["operations"]
+            assert isinstance(operations, list)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise ApiError(400, "JSON Parse Error", "We encountered an unspecified JSON parsing error.") from None
+        batch_id = self.store.ids.hex(10)
+        results = []
+        for operation in operations:
+            path = "/3.0/" + str(operation.get("path", "")).lstrip("/")
+            params = {k: str(v) for k, v in (operation.get("params") or {}).items()}
+            sub = Request("GET", path, params, dict(request.headers))
+            with self.lock:
+                response = self.dispatch(sub)
+            results.append({"status_code": response.status, "operation_id": operation.get("operation_id"),
+                            "response": json.dumps(response.body, ensure_ascii=False)})
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            payload = json.dumps(results, ensure_ascii=False).encode("utf-8")
+            info = tarfile.TarInfo(f"{batch_id}.json")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        now = iso(self.store.now)
+        self.batches[batch_id] = {
+            "archive": buffer.getvalue(),
+            "info": {"id": batch_id, "status": "finished", "total_operations": len(operations),
+                     "finished_operations": len(operations),
+                     "errored_operations": sum(1 for r in results if r["status_code"] != 200),
+                     "submitted_at": now, "completed_at": now,
+                     "response_body_url": f"https://mailchimp-api-batch.s3.amazonaws.com/{batch_id}-response.tar.gz"},
+        }
+        return {**self.batches[batch_id]["info"], "status": "pending", "finished_operations": 0,
+                "completed_at": "", "response_body_url": ""}, 1
+
+    def get_batch(self, request: Request) -> tuple[dict, int]:
+        batch = self.batches.get(request.params["batch_id"])
+        if not batch:
+            raise not_found()
+        return dict(batch["info"]), 1
+
+    def batch_archive(self, request: Request) -> Response:
+        name = request.params["archive"]
+        batch = self.batches.get(name.removesuffix("-response.tar.gz")) if name.endswith("-response.tar.gz") else None
+        if not batch:
+            return Response(404, b"<Error><Code>NoSuchKey</Code></Error>", content_type="application/xml")
+        return Response(200, batch["archive"], content_type="application/x-tar")
+
+    # ---- login.mailchimp.com
+    def oauth_metadata(self, request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+        if scheme != "OAuth" or token.strip() not in self.access_tokens:
+            return Response(200, {"error": "invalid_token"})
+        account = self.store.data["account"]
+        return Response(200, {"dc": DC, "role": "owner", "accountname": account["account_name"],
+                              "user_id": int(account["login_id"]),
+                              "login": {"email": account["email"], "avatar": None,
+                                        "login_id": int(account["login_id"]), "login_name": account["username"],
+                                        "login_email": account["email"]},
+                              "login_url": "https://login.mailchimp.com", "api_endpoint": API_HOST})
+
+    def oauth_token(self, request: Request) -> Response:
+        form = request.form()
+        if form.get("grant_type") != "authorization_code":
+            return Response(400, {"error": "unsupported_grant_type",
+                                  "error_description": "grant_type must be authorization_code"})
+        if form.get("client_id") != self.oauth["client_id"] or form.get("client_secret") != self.oauth["client_secret"]:
+            return Response(401, {"error": "invalid_client", "error_description": "Invalid client credentials"})
+        if form.get("redirect_uri") != self.oauth["redirect_uri"]:
+            return Response(400, {"error": "invalid_grant", "error_description": "redirect_uri does not match"})
+        with self.lock:
+            code = form.get("code")
+            if code not in self.codes:
+                return Response(400, {"error": "invalid_grant", "error_description": "Invalid authorization code"})
+            self.codes.discard(code)
+        return Response(200, {"access_token": self.oauth["access_token"], "expires_in": 0, "scope": None})
+
+
+class MailchimpSandbox:
+    """A running Mailchimp sandbox: ``with MailchimpSandbox(scale=0.1) as sb: ...`` (see the module docstring)."""
+
+    def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
+                 max_connections: int | None = 10, faults: FaultPlan | None = None, port: int = 0,
+                 burst_html_403: bool = False) -> None:
+        self.scale, self.seed = scale, seed
+        self._store = MailchimpData(scale, seed)
+        secrets = random.Random(f"mailchimp-credentials-{seed}")
+
+        def secret(n: int) -> str:
+            return "".join(secrets.choice("0123456789abcdef") for _ in range(n))
+
+        self.dc = DC
+        key = secret(32)
+        self.api_key = f"{key}-{DC}"
+        self.wrong_dc_api_key = f"{key}-us1"
+        self.disabled_api_key = f"{secret(32)}-{DC}"
+        self.oauth = {"client_id": secret(12), "client_secret": secret(40), "access_token": secret(32),
+                      "authorization_code": secret(32), "redirect_uri": "https://localhost:8000/auth_flow"}
+        self._secrets = secret
+        self.app = MailchimpApp(self._store, self.api_key, self.oauth, self.disabled_api_key, burst_html_403)
+        self.server = SandboxServer(self.app, latency=latency, item_latency=item_latency,
+                                    max_connections=max_connections, faults=faults, port=port)
+        self.boundary = BOUNDARY
+        self.empty_list_id = self._store.empty_list_id
+        self.no_activity_campaign_id = next(c["id"] for c in self._store.data["campaigns"]
+                                            if c["status"] == "sent" and not c["tracking"]["opens"])
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self._store.data
+
+    @property
+    def now(self) -> str:
+        return iso(self._store.now)
+
+    def new_authorization_code(self) -> str:
+        code = self._secrets(32)
+        with self.app.lock:
+            self.app.codes.add(code)
+        return code
+
+    def mutate(self) -> dict[str, set]:
+        with self.app.lock:
+            return self._store.mutate()
+
+    def start(self) -> "MailchimpSandbox":
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> "MailchimpSandbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sandbox mailchimp --scale S --port P [--latency SEC] [--item-latency SEC]``: serve until killed."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox mailchimp", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--item-latency", type=float, default=0.0)
+    parser.add_argument("--max-connections", type=int, default=10)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--fault-seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    faults = FaultPlan(rate=args.fault_rate, seed=args.fault_seed) if args.fault_rate else None
+    sandbox = MailchimpSandbox(scale=args.scale, seed=args.seed, latency=args.latency, item_latency=args.item_latency,
+                               max_connections=args.max_connections, faults=faults, port=args.port)
+    with sandbox:
+        print(json.dumps({"url": sandbox.url, "api_key": sandbox.api_key, "oauth": sandbox.oauth}), flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
