@@ -132,7 +132,7 @@ def parse_output(measured: Measured) -> Output:
             continue
         kind = message.get("type")
         if kind == "RECORD":
-            stream = message["record"]["stream"] if "record" in message else message.get("stream")
+            stream = message["stream"] if "stream" in message else message["record"]["stream"]
             output.records[stream] += 1
         elif kind == "STATE":
             state = message.get("state") or message.get("value")

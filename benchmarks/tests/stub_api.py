@@ -35,3 +35,33 @@ class StubApi(SandboxApp):
 
     def get_members(self, request):
         return self.page(request, self.members.get(request.params["list_id"], []), "members")
+
+
+class StubSandbox:
+    """The stub behind the sandbox contract (url, api_key, oauth, client_ids, server, data, mutate)."""
+
+    def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
+                 max_connections: int | None = 10, faults=None) -> None:
+        from sandbox.server import SandboxServer
+
+        self.app = StubApi(lists=max(1, round(2 * scale)), members=max(1, round(3 * scale)))
+        self.server = SandboxServer(self.app, latency=latency, item_latency=item_latency,
+                                    max_connections=max_connections, faults=faults)
+        self.api_key = "0123456789abcdef-us6"
+        self.oauth = {"client_id": "c", "client_secret": "s", "access_token": "tok", "refresh_token": "r1"}
+        self.client_ids = ["c1"]
+        self.data = {"lists": self.app.lists, "members": self.app.members}
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def mutate(self) -> dict:
+        return {}
+
+    def __enter__(self):
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.stop()
