@@ -1016,13 +1016,13 @@ class MailchimpApp(SandboxApp):
                 secret = base64.b64decode(value.strip()).decode("utf-8").partition(":")[2]
             except (ValueError, UnicodeDecodeError):
                 secret = None
-        elif scheme in ("bearer", "apikey"):
+        elif scheme in ("bearer", "oauth", "apikey"):  # tap-mailchimp sends "OAuth <token>" to the API too
             secret = value.strip()
         if not header:
             return problem(401, "API Key Missing", "Your request did not include an API key.")
         if secret == self.disabled_api_key:
             return problem(403, "User Disabled", "This account has been disabled.")
-        if secret == self.api_key or (scheme == "bearer" and secret in self.access_tokens):
+        if secret == self.api_key or (scheme in ("bearer", "oauth") and secret in self.access_tokens):
             return None
         return problem(401, "API Key Invalid",
                        "Your API key may be invalid, or you've attempted to access the wrong datacenter.")
