@@ -10,6 +10,7 @@ build, or an image that misbehaves, fails them."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any, Callable
@@ -207,3 +208,33 @@ def test_read_in_container_emits_the_records_of_the_same_read_outside(images, sa
     assert set(inside.records_by_stream()) == set(streams)
     assert sorted_records(inside) == sorted_records(outside)
     assert sb.api_key not in inside.output
+
+
+# Airbyte's python-connector-base, as far as the Dockerfile relies on it: Debian with python3, run as root, and a
+# system user `airbyte` with uid 1000 (its group a system group) owning /airbyte, /secrets and /config.
+AIRBYTE_LIKE_BASE = """\
+FROM {base}
+RUN groupadd --system airbyte \\
+    && useradd --system --uid 1000 --gid airbyte --no-create-home --home-dir /nonexistent airbyte \\
+    && mkdir --mode 755 /airbyte /secrets /config \\
+    && chown airbyte:airbyte /airbyte /secrets /config
+"""
+
+
+def test_dockerfile_builds_on_a_base_that_already_has_the_airbyte_user(podman, tmp_path):
+    base_tag = "localhost/airbyte-like-python-connector-base:test"
+    local_base = subprocess.run(["bash", str(SCRIPT), "base-image"], capture_output=True, text=True, check=True)
+    (tmp_path / "Containerfile").write_text(AIRBYTE_LIKE_BASE.format(base=local_base.stdout.strip()))
+    subprocess.run(
+        ["podman", "build", "--isolation", "chroot", "-q", "-t", base_tag, str(tmp_path)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    image = "localhost/source-mailchimp:on-airbyte-like-base"
+    completed = subprocess.run(
+        ["bash", str(SCRIPT), "build", "source-mailchimp", image],
+        capture_output=True, text=True, timeout=900, env={**os.environ, "BASE_IMAGE": base_tag},
+    )
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
+    whoami = subprocess.run([*PODMAN_RUN, "--entrypoint", "id", image, "-u"], capture_output=True, text=True)
+    assert whoami.stdout.strip() == "1000", whoami.stderr
+    assert run_in_container(image, "spec", tmp_path).spec()["connectionSpecification"]["properties"]["credentials"]
