@@ -9,7 +9,9 @@ Usage::
     with CampaignMonitorSandbox(scale=0.1, seed=0) as sb:
         requests.get(sb.url + "/api/v3.3/clients.json", auth=(sb.api_key, "x"))
 
-Served (every path ends in .json; everything under /api/v3.3 needs credentials):
+Served (every path ends in .json; everything under /api/v3.3 needs credentials). The same paths are also served
+under /api/v3.2, the version older clients (the Singer tap) call, where the only difference is that sent campaigns
+are a bare array of every sent campaign, newest first, without paging:
 
 - GET /api/v3.3/clients.json, /systemdate.json, /timezones.json
 - GET /api/v3.3/clients/{clientid}.json (ApiKey, AccessDetails, BasicDetails with TimeZone, BillingDetails)
@@ -119,6 +121,7 @@ from zoneinfo import ZoneInfo
 from sandbox.server import FaultPlan, Request, Response, SandboxApp, SandboxServer
 
 API = "/api/v3.3"
+API_V3_2 = "/api/v3.2"
 NOW_UTC = datetime(2024, 11, 20, 0, 0, tzinfo=timezone.utc)  # the sandbox clock before any mutate()
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 EXPIRES_IN = 1209600  # seconds, as oauth_exchange_token.json
@@ -535,7 +538,10 @@ class CampaignMonitorApp(SandboxApp):
         self.sb = sandbox
         self._windows: dict[str, tuple[float, int]] = {}
         self._window_lock = threading.Lock()
-        get = lambda pattern, handler: self.route("GET", API + pattern, self._authorized(handler))  # noqa: E731
+        def get(pattern: str, handler: Callable[[Request, set[str]], Response]) -> None:
+            for version in (API, API_V3_2):  # v3.2 is still served (the Singer tap uses it); only campaigns differ
+                self.route("GET", version + pattern, self._authorized(handler))
+
         get("/clients.json", self.clients)
         get("/systemdate.json", self.systemdate)
         get("/timezones.json", lambda request, principal: self._array(self.sb.data["timezones"]))
@@ -742,6 +748,8 @@ class CampaignMonitorApp(SandboxApp):
         tags = {t.strip() for t in request.query.get("tags", "").split(",") if t.strip()}
         if tags:
             records = [c for c in records if tags & set(c.get("Tags", []))]
+        if request.path.startswith(API_V3_2 + "/"):  # v3.2: every sent campaign, newest first, in a bare array
+            return self._array(sorted(records, key=lambda c: c["SentDate"], reverse=True))
         direction = self._direction(request, "desc")
         return self._page(request, records, "SentDate", direction, lambda c: c["SentDate"])
 

@@ -251,6 +251,15 @@ def test_sent_campaigns_are_paged_in_v3_3_newest_first_by_default(sb):
     assert [c["SentDate"] for c in ascending["Results"]] == sorted(dates)
 
 
+def test_v3_2_paths_are_served_too_with_sent_campaigns_as_a_bare_array(sb):
+    client = first_client(sb)
+    response = requests.get(f"{sb.url}/api/v3.2/clients/{client}/campaigns.json", auth=(sb.api_key, "x"))
+    assert response.json() == sb.data["campaigns"][client]
+    list_id = list_with(sb, "Active")
+    v32 = requests.get(f"{sb.url}/api/v3.2/lists/{list_id}/active.json", auth=(sb.api_key, "x"), params={"pagesize": 10})
+    assert v32.json() == get(sb, f"/lists/{list_id}/active.json", pagesize=10).json()
+
+
 def test_sent_campaigns_filter_by_local_day_inclusive(sb):
     client = first_client(sb)
     day = "2024-04-06"  # the Sydney client sends a campaign that evening, local time
