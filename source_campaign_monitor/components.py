@@ -409,8 +409,10 @@ class CampaignMonitorErrorHandler(DefaultErrorHandler):
     can see:
 
     - a 200 whose body is not decodable JSON (truncated, or an HTML page from a proxy) is retried, never dropped;
-    - ``401 {"Code": 121}`` (expired OAuth token) refreshes the token and retries once;
-    - ``401 {"Code": 50}`` (invalid API key) and other 401s fail as config errors naming the credentials.
+    - ``401 {"Code": 121}`` (expired OAuth token) or ``Code 120`` (unknown token) refreshes the token and retries once;
+    - ``401 {"Code": 50}`` (invalid API key) fails as a config error naming the credentials; the other 401 codes
+      (102 client, 101 list, 301 campaign: an id the credentials do not own) go to the manifest's filters;
+    - a response a filter IGNOREs (a partition deleted mid-sync) is logged as a warning.
 
     Why not YAML: an HttpResponseFilter only sees bodies that decode; a 200 with an undecodable body is 'success' to it."""
 
@@ -431,21 +433,24 @@ class CampaignMonitorErrorHandler(DefaultErrorHandler):
             if status == 401:
                 body = parsed_json(response)
                 code = body.get("Code") if isinstance(body, dict) else None
-                if code == 121:
+                if code in (120, 121):
                     return ErrorResolution(
                         response_action=ResponseAction.REFRESH_TOKEN_THEN_RETRY,
                         failure_type=FailureType.transient_error,
-                        error_message="The OAuth access token expired (Code 121).",
+                        error_message=f"The OAuth access token was rejected (Code {code}): refreshing it.",
                     )
-                message = (
-                    "Campaign Monitor rejected the API key (Code 50): check credentials.api_key."
-                    if code == 50
-                    else "Campaign Monitor rejected the credentials (401): check the credentials settings."
-                )
-                return ErrorResolution(
-                    response_action=ResponseAction.FAIL, failure_type=FailureType.config_error, error_message=message
-                )
-        return super().interpret_response(response_or_exception)
+                if code == 50 or code is None:
+                    return ErrorResolution(
+                        response_action=ResponseAction.FAIL,
+                        failure_type=FailureType.config_error,
+                        error_message="Campaign Monitor rejected the credentials (401 Code 50): check credentials.api_key"
+                        " (or the OAuth credentials).",
+                    )
+        resolution = super().interpret_response(response_or_exception)
+        if resolution.response_action == ResponseAction.IGNORE:
+            where = _safe_url(response_or_exception) if isinstance(response_or_exception, requests.Response) else ""
+            logger.warning(f"{resolution.error_message} ({where})")
+        return resolution
 
 
 @dataclass
