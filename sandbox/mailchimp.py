@@ -109,6 +109,7 @@ import tarfile
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
@@ -123,6 +124,7 @@ BOUNDARY = "2025-01-01T00:00:00+00:00"
 BULK_IMPORT_TIME = "2024-03-01T09:00:00+00:00"
 PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 MAX_COUNT = 1000
+PAGE_PARAMS = {"count", "offset", "fields", "exclude_fields"}
 
 MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
 
@@ -246,7 +248,7 @@ class _Ids:
         self.next_int = 4_000_000 + rng.randrange(1_000_000)
 
     def hex(self, n: int) -> str:
-        return "".join(self.rng.choice("0123456789abcdef") for _ in range(n))
+        return format(self.rng.getrandbits(4 * n), f"0{n}x")
 
     def integer(self) -> int:
         self.next_int += self.rng.randrange(1, 50)
@@ -265,6 +267,7 @@ class MailchimpData:
         self.rng = random.Random(seed)
         self.ids = _Ids(self.rng)
         self.now = START_NOW
+        self.version = 0  # bumped by every mutate(), so cached query results are recomputed
         self.account_id = self.ids.hex(25)
         self.data: dict[str, Any] = {}
         self._segment_rules: dict[int, Callable[[dict], bool]] = {}
@@ -285,7 +288,8 @@ class MailchimpData:
         return f"{local}.{self._email_counter}@{self.rng.choice(DOMAINS)}"
 
     def _ip(self) -> str:
-        return ".".join(str(self.rng.randrange(1, 255)) for _ in range(4))
+        bits = self.rng.getrandbits(32)
+        return f"{bits >> 24 & 255 or 1}.{bits >> 16 & 255}.{bits >> 8 & 255}.{bits & 255 or 1}"
 
     # ---- generation
     def _generate(self) -> None:
@@ -822,6 +826,7 @@ class MailchimpData:
         rng = self.rng
         previous = self.now
         self.now = previous + timedelta(days=1)
+        self.version += 1
         now = iso(self.now)
         changes: dict[str, set] = {k: set() for k in ("members", "segments", "segment_members", "tags", "campaigns",
                                                        "reports", "email_activity", "unsubscribes", "lists",
@@ -948,6 +953,7 @@ class MailchimpApp(SandboxApp):
         self.burst_html_403 = burst_html_403
         self.lock = threading.RLock()
         self.batches: dict[str, dict] = {}
+        self._results: OrderedDict = OrderedDict()
         api = [
             ("/3.0/", self.root), ("/3.0", self.root), ("/3.0/ping", self.ping),
             ("/3.0/lists", self.lists), ("/3.0/lists/{list_id}", self.one_list),
@@ -1118,6 +1124,19 @@ class MailchimpApp(SandboxApp):
             items = list(reversed(items))
         return items
 
+    def _cached(self, request: Request, compute: Callable[[], list]) -> list:
+        """The filtered, sorted items of a collection request, computed once per data version and set of filter
+        parameters, so that reading a large collection page by page does not filter and sort it again per page."""
+        key = (request.path, tuple(sorted((k, v) for k, v in request.query.items() if k not in PAGE_PARAMS)),
+               self.store.version)
+        items = self._results.get(key)
+        if items is None:
+            items = compute()
+            self._results[key] = items
+            while len(self._results) > 256:
+                self._results.popitem(last=False)
+        return items
+
     def _bool(self, request: Request, name: str) -> bool:
         return str(request.query.get(name, "")).lower() == "true"
 
@@ -1209,6 +1228,16 @@ class MailchimpApp(SandboxApp):
     def members(self, request: Request) -> tuple[dict, int]:
         list_id = request.params["list_id"]
         self._list(list_id)
+        items = self._cached(request, lambda: self._filtered_members(request, list_id))
+        return self._collection(request, "members", items, self._member_links,
+                                [link("self", f"{ROOT}/lists/{list_id}/members",
+                                      target="Lists/Members/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json"),
+                                 link("create", f"{ROOT}/lists/{list_id}/members", "POST",
+                                      "Lists/Members/Response.json", "Lists/Members/POST.json")],
+                                {"list_id": list_id})
+
+    def _filtered_members(self, request: Request, list_id: str) -> list[dict]:
         items = self.store.data["members"][list_id]
         status = self._enum(request, "status", MEMBER_STATUSES)
         items = [m for m in items if m["status"] == status] if status else [
@@ -1222,14 +1251,7 @@ class MailchimpApp(SandboxApp):
             items = [m for m in items if m["vip"]]
         items = self._time_filter(request, items, "timestamp_opt", "since_timestamp_opt", "before_timestamp_opt")
         items = self._time_filter(request, items, "last_changed", "since_last_changed", "before_last_changed")
-        items = self._sort(request, items, ("timestamp_opt", "timestamp_signup", "last_changed"))
-        return self._collection(request, "members", items, self._member_links,
-                                [link("self", f"{ROOT}/lists/{list_id}/members",
-                                      target="Lists/Members/CollectionResponse.json"),
-                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json"),
-                                 link("create", f"{ROOT}/lists/{list_id}/members", "POST",
-                                      "Lists/Members/Response.json", "Lists/Members/POST.json")],
-                                {"list_id": list_id})
+        return self._sort(request, items, ("timestamp_opt", "timestamp_signup", "last_changed"))
 
     # ---- segments and tags
     @staticmethod
@@ -1279,7 +1301,7 @@ class MailchimpApp(SandboxApp):
                                                ("include_unsubscribed", "unsubscribed"))
                    if self._bool(request, flag)]
         items = (self.store.data["segment_members"][segment["id"]] if not include
-                 else self.store.segment_members_of(segment, include))
+                 else self._cached(request, lambda: self.store.segment_members_of(segment, include)))
         return self._collection(request, "members", items, self._member_links,
                                 [link("self", f"{ROOT}/lists/{list_id}/segments/{segment['id']}/members",
                                       target="Lists/Segments/Members/CollectionResponse.json"),
@@ -1435,6 +1457,19 @@ class MailchimpApp(SandboxApp):
     def email_activity(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]
         self._campaign(campaign_id)
+        items = self._cached(request, lambda: self._filtered_activity(request, campaign_id))
+        base = f"{ROOT}/reports/{campaign_id}/email-activity"
+
+        def links(entry: dict) -> list:
+            return [link("parent", base, target="Reports/EmailActivity/CollectionResponse.json"),
+                    link("self", f"{base}/{entry['email_id']}", target="Reports/EmailActivity/Response.json")]
+
+        return self._collection(request, "emails", items, links,
+                                [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
+                                 link("self", base, target="Reports/EmailActivity/CollectionResponse.json")],
+                                {"campaign_id": campaign_id})
+
+    def _filtered_activity(self, request: Request, campaign_id: str) -> list[dict]:
         items = self.store.data["email_activity"].get(campaign_id, [])
         since = request.query.get("since")
         if since:
@@ -1448,16 +1483,7 @@ class MailchimpApp(SandboxApp):
                 if activity:
                     filtered.append({**entry, "activity": activity})
             items = filtered
-        base = f"{ROOT}/reports/{campaign_id}/email-activity"
-
-        def links(entry: dict) -> list:
-            return [link("parent", base, target="Reports/EmailActivity/CollectionResponse.json"),
-                    link("self", f"{base}/{entry['email_id']}", target="Reports/EmailActivity/Response.json")]
-
-        return self._collection(request, "emails", items, links,
-                                [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
-                                 link("self", base, target="Reports/EmailActivity/CollectionResponse.json")],
-                                {"campaign_id": campaign_id})
+        return items
 
     def unsubscribed(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]
@@ -1576,6 +1602,9 @@ class MailchimpSandbox:
         self.app = MailchimpApp(self._store, self.api_key, self.oauth, self.disabled_api_key, burst_html_403)
         self.server = SandboxServer(self.app, latency=latency, item_latency=item_latency,
                                     max_connections=max_connections, faults=faults, port=port)
+        # socketserver listens with a backlog of 5: a burst of simultaneous connections overflows it and the kernel
+        # makes the extra clients retry their SYN a second later. A remote API accepts them all at once.
+        self.server._httpd.socket.listen(128)
         self.boundary = BOUNDARY
         self.empty_list_id = self._store.empty_list_id
         self.no_activity_campaign_id = next(c["id"] for c in self._store.data["campaigns"]
