@@ -1,9 +1,25 @@
 """How many records a full read of each stream must return, from a sandbox's ground truth (`sb.data`: the API objects
-exactly as the API returns them). The benchmark compares our connectors' record counts with these, per stream."""
+exactly as the API returns them; see the docstrings of sandbox/mailchimp.py and sandbox/campaign_monitor.py). The
+benchmark compares our connectors' record counts with these, per stream."""
 
 from __future__ import annotations
 
 from typing import Any
+
+CM_EVENT_STREAMS = {
+    "campaign_opens": "opens",
+    "campaign_clicks": "clicks",
+    "campaign_bounces": "bounces",
+    "campaign_unsubscribes": "unsubscribes",
+    "campaign_spam_complaints": "spam",
+}
+CM_SUBSCRIBER_STREAMS = {
+    "list_active_subscribers": "Active",
+    "list_unconfirmed_subscribers": "Unconfirmed",
+    "list_unsubscribed_subscribers": "Unsubscribed",
+    "list_bounced_subscribers": "Bounced",
+    "list_deleted_subscribers": "Deleted",
+}
 
 
 def truth_counts(kind: str, sb: Any) -> dict[str, int]:
@@ -17,8 +33,44 @@ def truth_counts(kind: str, sb: Any) -> dict[str, int]:
 
 
 def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
-    raise NotImplementedError("filled in once sandbox/mailchimp.py has landed")
+    """Records per stream of a full read: every member status (archived included), segment members as the endpoint
+    lists them by default, one email-activity record per activity item (an email without activity has none)."""
+
+    def total(mapping: dict[str, list]) -> int:
+        return sum(len(items) for items in mapping.values())
+
+    return {
+        "lists": len(data["lists"]),
+        "list_members": total(data["members"]),
+        "list_segments": total(data["segments"]),
+        "list_segment_members": total(data["segment_members"]),
+        "tags": total(data["tags"]),
+        "interest_categories": total(data["interest_categories"]),
+        "interests": total(data["interests"]),
+        "campaigns": len(data["campaigns"]),
+        "automations": len(data["automations"]),
+        "reports": len(data["reports"]),
+        "reports_email_activity": sum(
+            len(email.get("activity") or []) for emails in data["email_activity"].values() for email in emails
+        ),
+        "unsubscribes": total(data["unsubscribes"]),
+    }
 
 
 def campaign_monitor_counts(data: dict[str, Any], client_id: str) -> dict[str, int]:
-    raise NotImplementedError("filled in once sandbox/campaign_monitor.py has landed")
+    """Records per stream of a full read of one client (the benchmark's connectors are configured with the first)."""
+    campaigns = [c["CampaignID"] for c in data["campaigns"].get(client_id, [])]
+    lists = [entry["ListID"] for entry in data["lists"].get(client_id, [])]
+    counts = {
+        "campaigns": len(campaigns),
+        "campaign_summary": sum(1 for c in campaigns if c in data["summary"]),
+        "campaign_email_client_usage": sum(len(data["email_client_usage"].get(c, [])) for c in campaigns),
+        "campaign_recipients": sum(len(data["recipients"].get(c, [])) for c in campaigns),
+        "lists": len(lists),
+        "list_details": sum(1 for entry in lists if entry in data["list_details"]),
+    }
+    for stream, kind in CM_EVENT_STREAMS.items():
+        counts[stream] = sum(len(data[kind].get(c, [])) for c in campaigns)
+    for stream, state in CM_SUBSCRIBER_STREAMS.items():
+        counts[stream] = sum(1 for entry in lists for s in data["subscribers"].get(entry, []) if s.get("State") == state)
+    return counts

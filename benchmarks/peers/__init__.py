@@ -103,7 +103,8 @@ class Connector:
 
     def command(self) -> list[str]:
         if self.key == "airbyte-mailchimp":
-            return [self.python, "-c", AIRBYTE_LAUNCH]
+            # -P: no current directory on sys.path, so this repository's own source_mailchimp cannot shadow it
+            return [self.python, "-P", "-c", AIRBYTE_LAUNCH]
         if self.protocol == "singer":
             return [str(self.venv / "bin" / self.key)]
         return [str(Path(sys.executable).parent / f"source-{self.api.replace('_', '-')}")]
@@ -136,8 +137,8 @@ class Connector:
         env["PYTHONUNBUFFERED"] = "0"
         if self.routed:
             env["BENCH_SANDBOX_URL"] = sandbox_url
-            if self.key == "tap-campaign-monitor":
-                env["BENCH_PATH_REWRITES"] = os.environ.get("BENCH_CM_PATH_REWRITES", "")
+            if self.key == "tap-campaign-monitor":  # it calls API v3.2; the sandbox serves v3.3
+                env["BENCH_CM_V32"] = "1"
         return env
 
 
@@ -233,7 +234,7 @@ def discover(connector: Connector, config_path: Path, env: dict[str, str]) -> di
         argv = connector.command() + ["--config", str(config_path), "--discover"]
     else:
         argv = connector.command() + ["discover", "--config", str(config_path)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, cwd=config_path.parent)
     if connector.protocol == "singer":
         try:
             return json.loads(done.stdout)
