@@ -115,7 +115,7 @@ import zlib
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sandbox.server import FaultPlan, Request, Response, SandboxApp, SandboxServer
@@ -1139,7 +1139,6 @@ class CampaignMonitorSandbox:
 
         # a new campaign, sent in the new day to the first list
         sent = gen.when(client_id, start, start + timedelta(hours=6))
-        before = {kind: 0 for kind in EVENT_KINDS}
         campaign_id = gen.send(client_id, len(campaigns), sent, [first_list], rng.randint(40, 80), end=end)
         campaigns.sort(key=lambda c: c["SentDate"], reverse=True)
         changes["campaigns"].add(campaign_id)
@@ -1152,7 +1151,7 @@ class CampaignMonitorSandbox:
             d["bounces"][campaign_id].append({"EmailAddress": email, "ListID": list_id, "BounceType": "Hard",
                                               "Date": gen.local(client_id, at), "Reason": "Hard Bounce"})
         for kind in EVENT_KINDS:
-            for r in d[kind][campaign_id][before[kind]:]:
+            for r in d[kind][campaign_id]:
                 key = (campaign_id, r["EmailAddress"], r["ListID"], r["Date"])
                 changes[EVENT_STREAMS[kind]].add(key + (r["URL"],) if kind == "clicks" else key)
 
