@@ -83,7 +83,8 @@ Behaviour (as documented by Mailchimp, or as observed and noted in the connector
   campaigns: since/before_create_time, since/before_send_time, status, type, list_id, sort_field (create_time, send_time),
   sort_dir. automations: since/before_create_time, since/before_start_time (the reference names these start_time, not
   send_time), status. reports: since/before_send_time, type. email-activity: ``since`` (activity items after it; emails
-  with none are left out). lists: since/before_date_created, since/before_campaign_last_sent, sort_field date_created.
+  with none are left out). lists: since/before_date_created, since/before_campaign_last_sent, email, sort_field
+  date_created, include_total_contacts (adds stats.total_contacts).
   tag-search: name (prefix match), count/offset.
 - A draft (or scheduled) campaign's email-activity and unsubscribed answer an empty 200; its /reports/{id} is a 404.
 - Errors are ``application/problem+json`` {type, title, status, detail, instance}: 401 missing/invalid key or token (also a
@@ -591,7 +592,6 @@ class MailchimpData:
         unsubs = [m["last_changed"] for m in members if m["status"] == "unsubscribed"]
         lst["stats"] = {
             "member_count": count("subscribed"),
-            "total_contacts": len(members),
             "unsubscribe_count": count("unsubscribed"),
             "cleaned_count": count("cleaned"),
             "member_count_since_send": 0,
@@ -1198,6 +1198,9 @@ class MailchimpApp(SandboxApp):
             items = [l for l in items if any(m["email_address"].lower() == email.lower()
                                              for m in self.store.data["members"][l["id"]])]
         items = self._sort(request, items, ("date_created",))
+        if self._bool(request, "include_total_contacts"):  # stats.total_contacts only when asked for
+            items = [{**l, "stats": {**l["stats"], "total_contacts": len(self.store.data["members"][l["id"]])}}
+                     for l in items]
         constraints = {"may_create": True, "max_instances": 5,
                        "current_total_instances": len(self.store.data["lists"])}
         return self._collection(request, "lists", items, self._list_links,
