@@ -21,6 +21,7 @@ from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
     AirbyteMessageSerializer,
+    AirbyteStateMessageSerializer,
     ConfiguredAirbyteCatalog,
     ConfiguredAirbyteCatalogSerializer,
     FailureType,
@@ -163,6 +164,12 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
     def read_config(self, config_path: str) -> Mapping[str, Any]:
         return normalize_config(read_json_file(config_path, "config"))
 
+    def read_state(self, state_path: str) -> list:
+        if not state_path:
+            return []
+        raw = read_json_file(state_path, "state")
+        return [AirbyteStateMessageSerializer.load(item) for item in without_global_fallback(raw or [])]
+
     def check(self, logger, config):  # type: ignore[override]
         problems = config_problems(config)
         if problems:
@@ -231,9 +238,25 @@ def _load_state(path: Optional[str], stream_names: set[str]) -> list:
         if stream_state is not None and not isinstance(stream_state, dict):
             raise _config_error(f"The state of stream {name!r} in {path} is not an object.")
     try:
-        return AirbyteEntrypoint(SourceCampaignMonitor()).source.read_state(path)
+        return [AirbyteStateMessageSerializer.load(item) for item in without_global_fallback(raw)]
     except Exception:
         raise _config_error(f"The state file {path} is not a list of Airbyte state messages.")
+
+
+def without_global_fallback(state_messages: list) -> list:
+    """The state messages with the CDK's global fallback ("state": the maximum over all partitions) removed from
+    per-partition states. The CDK starts a partition the previous sync did not see (a new list, a new campaign) from
+    that maximum, which would skip its records dated before it (a list imported with older subscribers); without it
+    such a partition starts from start_date. Partitions already seen keep their own cursor."""
+    cleaned = []
+    for item in state_messages:
+        item = json.loads(json.dumps(item))
+        stream_state = (item.get("stream") or {}).get("stream_state")
+        if isinstance(stream_state, dict) and "states" in stream_state and not stream_state.get("use_global_cursor"):
+            stream_state.pop("state", None)
+            stream_state.pop("lookback_window", None)
+        cleaned.append(item)
+    return cleaned
 
 
 def _emit(message: AirbyteMessage) -> None:
