@@ -31,7 +31,9 @@ Public attributes of :class:`MailchimpSandbox`
                    one campaign's create_time and send_time, one automation's create_time and one email activity item's
                    timestamp are exactly this value, to test since_ (exclusive) / before_ (inclusive) bounds
 ``empty_list_id``  the list with no members
-``no_activity_campaign_id``  a sent campaign (opens and clicks not tracked) whose email-activity is empty
+``no_activity_campaign_id``  a sent campaign (opens and clicks not tracked): its email-activity lists every recipient,
+                   each with ``"activity": []`` (as the API lists recipients without activity); its report's
+                   last_open and last_click are ""
 ``mutate()``       see below
 ``burst_html_403`` constructor flag: when True, a request beyond the connection limit gets a 403 with an HTML body
                    (as Mailchimp's edge answers bursts) instead of the 429 problem document
@@ -86,6 +88,8 @@ Behaviour (as documented by Mailchimp, or as observed and noted in the connector
   with none are left out). lists: since/before_date_created, since/before_campaign_last_sent, email, sort_field
   date_created, include_total_contacts (adds stats.total_contacts).
   tag-search: name (prefix match), count/offset.
+- email-activity lists every recipient, those without activity with ``"activity": []``; with ``since`` only the
+  recipients with activity after it, and only that activity.
 - A draft (or scheduled) campaign's email-activity and unsubscribed answer an empty 200; its /reports/{id} is a 404.
 - Errors are ``application/problem+json`` {type, title, status, detail, instance}: 401 missing/invalid key or token (also a
   key whose ``-usN`` does not match us6), 403 disabled account, 404 unknown list/segment/category/campaign or path,
@@ -688,7 +692,7 @@ class MailchimpData:
                 if on_boundary and r_index == 0 and not any(
                         a["action"] == "open" and a["timestamp"] == BOUNDARY for a in entry["activity"]):
                     entry["activity"].insert(0, {"action": "open", "timestamp": BOUNDARY, "ip": self._ip()})
-                emails.append(entry)
+            emails.append(entry)  # every recipient is listed; without tracking, none has activity
             if member["status"] == "unsubscribed" and rng.random() < 0.3:
                 unsubscribes.append(self._unsubscribe(campaign, member, self._time_between(sent_dt, until)))
         if not no_activity and emails:
@@ -1465,7 +1469,9 @@ class MailchimpApp(SandboxApp):
 
         def links(entry: dict) -> list:
             return [link("parent", base, target="Reports/EmailActivity/CollectionResponse.json"),
-                    link("self", f"{base}/{entry['email_id']}", target="Reports/EmailActivity/Response.json")]
+                    link("self", f"{base}/{entry['email_id']}", target="Reports/EmailActivity/Response.json"),
+                    link("member", f"{ROOT}/lists/{entry['list_id']}/members/{entry['email_id']}",
+                         target="Lists/Members/Response.json")]
 
         return self._collection(request, "emails", items, links,
                                 [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),

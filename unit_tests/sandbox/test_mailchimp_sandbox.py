@@ -211,9 +211,11 @@ def test_a_draft_campaign_has_empty_activity_and_unsubscribes_and_no_report(sb):
     assert get(sb, f"/reports/{draft['id']}").status_code == 404
 
 
-def test_a_sent_campaign_without_tracking_has_no_activity_and_empty_last_open(sb):
+def test_a_sent_campaign_without_tracking_lists_its_recipients_without_activity_and_empty_last_open(sb):
     campaign_id = sb.no_activity_campaign_id
-    assert get(sb, f"/reports/{campaign_id}/email-activity").json()["emails"] == []
+    emails = get(sb, f"/reports/{campaign_id}/email-activity", {"count": 1000}).json()["emails"]
+    assert emails and all(e["activity"] == [] for e in emails)
+    assert get(sb, f"/reports/{campaign_id}/email-activity", {"since": "2000-01-01T00:00:00Z"}).json()["emails"] == []
     report = get(sb, f"/reports/{campaign_id}").json()
     assert report["opens"]["last_open"] == "" and report["clicks"]["last_click"] == ""
 
