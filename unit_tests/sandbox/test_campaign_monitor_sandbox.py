@@ -234,6 +234,16 @@ def test_paging_through_opens_sharing_one_minute_neither_skips_nor_repeats(sb):
     assert sorted(json.dumps(r, sort_keys=True) for r in results) == sorted(json.dumps(r, sort_keys=True) for r in truth)
 
 
+def test_an_empty_list_has_no_pages_and_an_exact_multiple_has_no_extra_page(sb):
+    empty = next(l for l in sb.data["list_details"] if not sb.data["subscribers"][l])
+    body = get(sb, f"/lists/{empty}/active.json").json()
+    assert (body["Results"], body["TotalNumberOfRecords"], body["NumberOfPages"]) == ([], 0, 0)
+    campaign_id = busiest_campaign(sb, "recipients")
+    total = len(sb.data["recipients"][campaign_id])
+    assert 10 <= total <= 1000
+    assert get(sb, f"/campaigns/{campaign_id}/recipients.json", pagesize=total).json()["NumberOfPages"] == 1
+
+
 @pytest.mark.parametrize("params", [{"pagesize": 9}, {"pagesize": 1001}, {"page": 0}, {"pagesize": "ten"}])
 def test_page_parameters_out_of_range_are_a_400_with_code_and_message(sb, params):
     response = get(sb, f"/lists/{list_with(sb, 'Active')}/active.json", **params)
