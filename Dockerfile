@@ -20,9 +20,14 @@ RUN if ! id -u airbyte >/dev/null 2>&1; then \
 
 WORKDIR /airbyte/integration_code
 
-# Both connectors live in one package, so this layer is shared by the two images.
-COPY . ./
+# Dependencies first, from pyproject.toml alone, so that a change to the connectors' code reuses this layer.
+COPY pyproject.toml ./
 RUN python3 -m pip install --no-cache-dir . \
+    && rm -rf build ./*.egg-info
+
+# Then the package itself. Both connectors live in it, so every layer up to here is shared by the two images.
+COPY . ./
+RUN python3 -m pip install --no-cache-dir --no-deps --force-reinstall . \
     && rm -rf build ./*.egg-info
 
 # Everything below depends on the connector being built.
