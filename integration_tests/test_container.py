@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Callable
@@ -148,6 +149,19 @@ def api_key_config(spec: dict[str, Any], api_key: str, sandbox_url: str) -> dict
 def sorted_records(run: SourceRun) -> dict[str, list[str]]:
     return {stream: sorted(json.dumps(r, sort_keys=True) for r in records)
             for stream, records in run.records_by_stream().items()}
+
+
+def test_setup_exits_with_no_apt_status_when_podman_is_missing_and_apt_get_too(tmp_path):
+    """The one case in which these tests skip: podman is missing and cannot be installed."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname"))
+    completed = subprocess.run(
+        [shutil.which("bash"), str(SCRIPT), "setup"], capture_output=True, text=True, timeout=60,
+        env={"PATH": str(bin_dir)},
+    )
+    assert completed.returncode == NO_APT, completed.stderr
+    assert "no apt-get" in completed.stderr
 
 
 @pytest.mark.parametrize("connector", CONNECTORS)
