@@ -80,7 +80,9 @@ Behaviour (as documented by Mailchimp, or as observed and noted in the connector
   form is accepted (``Z``, ``+00:00``, fractions, a bare date); an unparsable date is a 400.
   members: since/before_last_changed, since/before_timestamp_opt, status, sort_field (timestamp_opt, timestamp_signup,
   last_changed), sort_dir (ASC, DESC). Without ``status`` archived members are not returned (``status=archived`` lists them).
-  segments: since/before_created_at, since/before_updated_at, type (saved, static, fuzzy).
+  unsubscribed_since (only with status=unsubscribed, else 400).
+  segments: since/before_created_at, since/before_updated_at, type (saved, static, fuzzy), include_cleaned /
+  include_transactional / include_unsubscribed (then member_count counts those too).
   segment members: include_cleaned, include_transactional, include_unsubscribed (default false).
   campaigns: since/before_create_time, since/before_send_time, status, type, list_id, sort_field (create_time, send_time),
   sort_dir. automations: since/before_create_time, since/before_start_time (the reference names these start_time, not
@@ -1099,7 +1101,7 @@ class MailchimpApp(SandboxApp):
                      getter: Callable[[dict], str] | None = None) -> list[dict]:
         get = getter or (lambda item: item.get(field))
         for name, keep in ((since, lambda value, bound: value > bound), (before, lambda value, bound: value <= bound)):
-            raw = request.query.get(name)
+            raw = request.query.get(name) if name else None
             if not raw:
                 continue
             try:
@@ -1140,6 +1142,12 @@ class MailchimpApp(SandboxApp):
             while len(self._results) > 256:
                 self._results.popitem(last=False)
         return items
+
+    def _includes(self, request: Request) -> list[str]:
+        return [status for flag, status in (("include_cleaned", "cleaned"),
+                                            ("include_transactional", "transactional"),
+                                            ("include_unsubscribed", "unsubscribed"))
+                if self._bool(request, flag)]
 
     def _bool(self, request: Request, name: str) -> bool:
         return str(request.query.get(name, "")).lower() == "true"
@@ -1258,6 +1266,10 @@ class MailchimpApp(SandboxApp):
             items = [m for m in items if m["vip"]]
         items = self._time_filter(request, items, "timestamp_opt", "since_timestamp_opt", "before_timestamp_opt")
         items = self._time_filter(request, items, "last_changed", "since_last_changed", "before_last_changed")
+        if request.query.get("unsubscribed_since"):
+            if status != "unsubscribed":
+                raise bad_request("unsubscribed_since can only be used with status=unsubscribed.")
+            items = self._time_filter(request, items, "last_changed", "unsubscribed_since", "")
         return self._sort(request, items, ("timestamp_opt", "timestamp_signup", "last_changed"))
 
     # ---- segments and tags
@@ -1288,6 +1300,11 @@ class MailchimpApp(SandboxApp):
             items = [s for s in items if s["type"] == seg_type]
         items = self._time_filter(request, items, "created_at", "since_created_at", "before_created_at")
         items = self._time_filter(request, items, "updated_at", "since_updated_at", "before_updated_at")
+        include = self._includes(request)
+        if include:  # member_count then also counts the statuses asked for
+            items = self._cached(request, lambda: [
+                {**s, "member_count": sum(1 for m in self.store.segment_members_of(s, include)
+                                          if m["status"] != "pending")} for s in items])
         return self._collection(request, "segments", items, self._segment_links,
                                 [link("self", f"{ROOT}/lists/{list_id}/segments",
                                       target="Lists/Segments/CollectionResponse.json"),
@@ -1303,10 +1320,7 @@ class MailchimpApp(SandboxApp):
     def segment_members(self, request: Request) -> tuple[dict, int]:
         list_id = request.params["list_id"]
         segment = self._segment(list_id, request.params["segment_id"])
-        include = [status for flag, status in (("include_cleaned", "cleaned"),
-                                               ("include_transactional", "transactional"),
-                                               ("include_unsubscribed", "unsubscribed"))
-                   if self._bool(request, flag)]
+        include = self._includes(request)
         items = (self.store.data["segment_members"][segment["id"]] if not include
                  else self._cached(request, lambda: self.store.segment_members_of(segment, include)))
         return self._collection(request, "members", items, self._member_links,

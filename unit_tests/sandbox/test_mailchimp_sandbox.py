@@ -464,3 +464,33 @@ def test_batch_operations_return_a_tar_gz_of_the_operations_responses(sb):
 def test_parse_time_truncates_to_the_second():
     assert parse_time("2025-01-01T00:00:00.999999Z") == "2025-01-01T00:00:00+00:00"
     assert parse_time("2025-01-01T02:00:00+02:00") == "2025-01-01T00:00:00+00:00"
+
+
+def test_unsubscribed_since_requires_the_unsubscribed_status(sb):
+    list_id = first_list(sb)["id"]
+    assert get(sb, f"/lists/{list_id}/members", {"unsubscribed_since": BOUNDARY}).status_code == 400
+    body = get(sb, f"/lists/{list_id}/members", {"unsubscribed_since": BOUNDARY, "status": "unsubscribed",
+                                                  "count": 1000}).json()
+    assert body["members"] and all(m["status"] == "unsubscribed" and m["last_changed"] > BOUNDARY
+                                   for m in body["members"])
+
+
+def test_segment_member_count_grows_with_the_statuses_included(sb):
+    list_id = first_list(sb)["id"]
+    default = {s["id"]: s["member_count"] for s in get(sb, f"/lists/{list_id}/segments", {"count": 1000}).json()["segments"]}
+    wider = {s["id"]: s["member_count"] for s in get(sb, f"/lists/{list_id}/segments", {
+        "count": 1000, "include_unsubscribed": "true", "include_cleaned": "true"}).json()["segments"]}
+    assert default.keys() == wider.keys()
+    assert all(wider[k] >= default[k] for k in default) and sum(wider.values()) > sum(default.values())
+
+
+def test_total_contacts_is_only_returned_when_asked_for(sb):
+    plain = get(sb, "/lists").json()["lists"][0]["stats"]
+    asked = get(sb, "/lists", {"include_total_contacts": "true"}).json()["lists"][0]["stats"]
+    assert "total_contacts" not in plain
+    assert asked["total_contacts"] == len(sb.data["members"][sb.data["lists"][0]["id"]])
+
+
+def test_the_same_email_is_a_member_of_two_lists_with_the_same_id(sb):
+    ids = [{m["id"] for m in members} for members in sb.data["members"].values()]
+    assert any(a & b for i, a in enumerate(ids) for b in ids[i + 1:])
