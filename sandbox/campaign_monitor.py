@@ -29,7 +29,8 @@ are a bare array of every sent campaign, newest first, without paging:
   code works once) or grant_type=refresh_token (refresh_token); both answer access_token, expires_in, refresh_token;
   errors {"error": "invalid_grant", "error_description": ...} with status 400.
 
-Paging: page from 1, pagesize 10..1000 (default 1000), anything else is 400 {"Code": 1, "Message": ...}; a page past
+Paging: page from 1, pagesize 10..1000 (default 1000); otherwise 400 with Code 800 (page), 801 (pagesize), 802
+(orderfield), 803 (orderdirection), 5 (`date`), 920 / 922 / 927 (sentfromdate / senttodate / from after to); a page past
 the end is an empty Results. Envelope: Results, ResultsOrderedBy, OrderDirection, PageNumber, PageSize,
 RecordsOnThisPage, TotalNumberOfRecords, NumberOfPages (0 when there are no records). Records with equal sort keys keep
 a fixed order, so pages never overlap or skip.
@@ -47,7 +48,7 @@ Auth: HTTP basic with an API key as user name (any password), or "Authorization:
   `expire_access_token()`)
 - 401 Code 102 "Invalid ClientID", Code 101 "Invalid ListID", Code 301 "Invalid CampaignID": an id the credentials do
   not own (or that does not exist), where one might expect 404
-- 400 Code 1 for a bad paging / date parameter; 404 {"Code": 404, ...} for an unknown path; 500 {"Code": 500,
+- 400 Code 800-803, 5, 920, 922 for a bad paging / date parameter (see Paging); 404 {"Code": 404, ...} for an unknown path; 500 {"Code": 500,
   "Message": "Internal Server Error"} (and 502/503 alike) when a fault is injected
 - 429 {"Code": 429, "Message": "Rate limit exceeded"} with X-RateLimit-Limit, X-RateLimit-Remaining and
   X-RateLimit-Reset (seconds until the window resets) and NO Retry-After: when more than `max_connections` requests
@@ -194,6 +195,8 @@ EVENT_STREAMS = {
     "unsubscribes": "campaign_unsubscribes", "spam": "campaign_spam_complaints",
 }
 STATE_STREAMS = {state: f"list_{endpoint}_subscribers" for endpoint, state in ENDPOINT_STATES.items()}
+INVALID_PAGE = "Invalid page number: the page number you have provided is invalid"
+INVALID_PAGE_SIZE = "Invalid page size: the page size must be between 10 and 1000"
 DATE_PARAM = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: (\d{2}):(\d{2})(?::(\d{2}))?)?$")
 DAY_PARAM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -652,23 +655,23 @@ class CampaignMonitorApp(SandboxApp):
         return Response(200, json.loads(json.dumps(records)), items=len(records))
 
     @staticmethod
-    def _int(request: Request, name: str, default: int) -> int:
+    def _int(request: Request, name: str, default: int, code: int, message: str) -> int:
         raw = request.query.get(name, "")
         if raw == "":
             return default
         try:
             return int(raw)
         except ValueError:
-            raise ApiError(400, 1, f"Invalid {name}: {raw!r} is not a number") from None
+            raise ApiError(400, code, message) from None
 
     def _page(self, request: Request, records: list[dict[str, Any]], ordered_by: str, direction: str,
               key: Callable[[dict[str, Any]], Any]) -> Response:
-        page = self._int(request, "page", 1)
-        size = self._int(request, "pagesize", 1000)
+        page = self._int(request, "page", 1, 800, INVALID_PAGE)
+        size = self._int(request, "pagesize", 1000, 801, INVALID_PAGE_SIZE)
         if page < 1:
-            raise ApiError(400, 1, "Invalid page number: must be 1 or more")
+            raise ApiError(400, 800, INVALID_PAGE)
         if not 10 <= size <= 1000:
-            raise ApiError(400, 1, "Invalid page size: must be between 10 and 1000")
+            raise ApiError(400, 801, INVALID_PAGE_SIZE)
         ordered = sorted(records, key=key, reverse=direction == "desc")  # stable: ties keep their fixed order
         chunk = ordered[(page - 1) * size: page * size]
         body = {
@@ -687,14 +690,14 @@ class CampaignMonitorApp(SandboxApp):
     def _direction(request: Request, default: str) -> str:
         direction = (request.query.get("orderdirection") or default).lower()
         if direction not in ("asc", "desc"):
-            raise ApiError(400, 1, "Invalid order direction: must be asc or desc")
+            raise ApiError(400, 803, "Invalid order direction: the order direction must be either asc or desc")
         return direction
 
     @staticmethod
     def _order_field(request: Request, allowed: dict[str, Callable[[dict[str, Any]], Any]], default: str):
         field = (request.query.get("orderfield") or default).lower()
         if field not in allowed:
-            raise ApiError(400, 1, f"Invalid order field: must be one of {', '.join(allowed)}")
+            raise ApiError(400, 802, f"Invalid order field: the order field must be either {' or '.join(allowed)}")
         return field, allowed[field]
 
     @staticmethod
@@ -710,7 +713,7 @@ class CampaignMonitorApp(SandboxApp):
             day, hour, minute, _ = match.groups()
             parsed = datetime.strptime(f"{day} {hour or '00'}:{minute or '00'}", "%Y-%m-%d %H:%M")
         except ValueError:
-            raise ApiError(400, 1, "Invalid date: use YYYY-MM-DD or YYYY-MM-DD HH:MM") from None
+            raise ApiError(400, 5, "Invalid Date: use YYYY-MM-DD or YYYY-MM-DD HH:MM") from None
         return parsed.strftime(LOCAL_FORMAT)
 
     # --- handlers ---------------------------------------------------------------------------------------------
@@ -734,8 +737,8 @@ class CampaignMonitorApp(SandboxApp):
     def sent_campaigns(self, request: Request, principal: set[str]) -> Response:
         client_id = self._client(request.params["client_id"], principal)
         records = self.sb.data["campaigns"][client_id]
-        for name, compare in (("sentfromdate", lambda day, bound: day >= bound),
-                              ("senttodate", lambda day, bound: day <= bound)):
+        for name, code, compare in (("sentfromdate", 920, lambda day, bound: day >= bound),
+                                    ("senttodate", 922, lambda day, bound: day <= bound)):
             bound = request.query.get(name, "").strip()
             if bound:
                 try:
@@ -743,8 +746,11 @@ class CampaignMonitorApp(SandboxApp):
                         raise ValueError(bound)
                     datetime.strptime(bound, "%Y-%m-%d")
                 except ValueError:
-                    raise ApiError(400, 1, f"Invalid {name}: use YYYY-MM-DD") from None
+                    raise ApiError(400, code, f"Invalid {name}: the date must be provided in the format YYYY-MM-DD") from None
                 records = [c for c in records if compare(c["SentDate"][:10], bound)]
+        since, until = request.query.get("sentfromdate", "").strip(), request.query.get("senttodate", "").strip()
+        if since and until and since > until:
+            raise ApiError(400, 927, 'Invalid date range: "From Date" must be before "To Date"')
         tags = {t.strip() for t in request.query.get("tags", "").split(",") if t.strip()}
         if tags:
             records = [c for c in records if tags & set(c.get("Tags", []))]

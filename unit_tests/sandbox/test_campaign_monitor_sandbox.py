@@ -244,11 +244,14 @@ def test_an_empty_list_has_no_pages_and_an_exact_multiple_has_no_extra_page(sb):
     assert get(sb, f"/campaigns/{campaign_id}/recipients.json", pagesize=total).json()["NumberOfPages"] == 1
 
 
-@pytest.mark.parametrize("params", [{"pagesize": 9}, {"pagesize": 1001}, {"page": 0}, {"pagesize": "ten"}])
-def test_page_parameters_out_of_range_are_a_400_with_code_and_message(sb, params):
+@pytest.mark.parametrize("params, code", [
+    ({"pagesize": 9}, 801), ({"pagesize": 1001}, 801), ({"pagesize": "ten"}, 801), ({"page": 0}, 800),
+    ({"orderfield": "colour"}, 802), ({"orderdirection": "up"}, 803), ({"date": "yesterday"}, 5),
+])
+def test_paging_parameters_out_of_range_are_a_400_with_the_documented_code(sb, params, code):
     response = get(sb, f"/lists/{list_with(sb, 'Active')}/active.json", **params)
     assert response.status_code == 400
-    assert set(response.json()) == {"Code", "Message"}
+    assert set(response.json()) == {"Code", "Message"} and response.json()["Code"] == code
 
 
 def test_sent_campaigns_are_paged_in_v3_3_newest_first_by_default(sb):
@@ -275,7 +278,10 @@ def test_sent_campaigns_filter_by_local_day_inclusive(sb):
     day = "2024-04-06"  # the Sydney client sends a campaign that evening, local time
     body = get(sb, f"/clients/{client}/campaigns.json", sentfromdate=day, senttodate=day).json()
     assert [c["SentDate"] for c in body["Results"]] == ["2024-04-06 20:00:00"]
-    assert get(sb, f"/clients/{client}/campaigns.json", sentfromdate="06/04/2024").status_code == 400
+    bad = get(sb, f"/clients/{client}/campaigns.json", sentfromdate="06/04/2024")
+    assert (bad.status_code, bad.json()["Code"]) == (400, 920)
+    backwards = get(sb, f"/clients/{client}/campaigns.json", sentfromdate="2024-04-07", senttodate="2024-04-06")
+    assert (backwards.status_code, backwards.json()["Code"]) == (400, 927)
 
 
 # --- the date filter, time zones, ordering ---------------------------------------------------------------------
