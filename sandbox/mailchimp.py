@@ -765,6 +765,8 @@ class MailchimpData:
             "list_stats": {"sub_rate": 0, "unsub_rate": 1, "open_rate": 30, "click_rate": 5},
             "timewarp": [],
             "timeseries": [],
+            "share_report": {"share_url": f"https://{DC}.campaign-archive.com/?u={self.account_id}&id={campaign['id']}",
+                             "share_password": "freddielikesyou"},
             "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0, "currency_code": "USD"},
             "delivery_status": {"enabled": False},
         }
@@ -787,6 +789,17 @@ class MailchimpData:
         report["bounces"] = {"hard_bounces": bounces.count("hard"), "soft_bounces": bounces.count("soft"),
                              "syntax_errors": 0}
         report["unsubscribed"] = len(self.data["unsubscribes"][campaign["id"]])
+        # the first 24 hours after the send, hour by hour
+        start = datetime.fromisoformat(campaign["send_time"]).replace(minute=0, second=0)
+        hours = [iso(start + timedelta(hours=h)) for h in range(25)]
+        first_opens = [min(a["timestamp"] for a in e["activity"] if a["action"] == "open")
+                       for e in emails if e["email_id"] in openers]
+        clicks_at = sorted(clicks)
+        report["timeseries"] = [
+            {"timestamp": hours[h], "emails_sent": campaign["emails_sent"] if h == 0 else 0,
+             "unique_opens": sum(1 for t in first_opens if hours[h] <= t < hours[h + 1]),
+             "recipients_clicks": sum(1 for t in clicks_at if hours[h] <= t < hours[h + 1])}
+            for h in range(24)]
         campaign["report_summary"] = {
             "opens": len(opens), "unique_opens": len(openers), "open_rate": report["opens"]["open_rate"],
             "clicks": len(clicks), "subscriber_clicks": len(clickers), "click_rate": report["clicks"]["click_rate"],
