@@ -265,6 +265,7 @@ class Bench:
     incremental: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sandboxes: dict[tuple[str, float], SandboxProcess] = field(default_factory=dict)
+    load_before: float = field(default_factory=lambda: os.getloadavg()[0])
 
     def log(self, message: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -401,7 +402,9 @@ class Bench:
                    f"command: python benchmarks/run.py {' '.join(sys.argv[1:])}")
         out.append(f"Scale {a.scale}, seed {a.seed}, latency {a.latency * 1000:.0f} ms per request + "
                    f"{a.item_latency * 1e6:.0f} us per item, at most {a.max_connections} simultaneous requests per "
-                   f"credential; machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+                   f"credential; machine: {os.cpu_count()} cores, load average {self.load_before:.1f} before and "
+                   f"{os.getloadavg()[0]:.1f} after the runs (other work on the machine skews wall and CPU "
+                   f"figures); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
         for label, title in (("latency", f"Full sync with latency ({a.latency * 1000:.0f} ms)"),
                              ("zero-latency", "Full sync without latency (CPU cost)")):
             runs = [r for r in self.results if r.label == label]
