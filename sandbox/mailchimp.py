@@ -21,7 +21,8 @@ Public attributes of :class:`MailchimpSandbox`
 ``server``         the :class:`sandbox.server.SandboxServer` (request log: ``server.requests(prefix)``, ``reset_log()``)
 ``data``           the ground truth (see below)
 ``dc``             ``"us6"``, the data center of the account
-``api_key``        a valid key, ``<32 hex>-us6``; HTTP basic with any user name and the key as password, or ``Bearer <key>``
+``api_key``        a valid key, ``<32 hex>-us6``; HTTP basic with any user name and the key as password, or ``Bearer <key>``.
+                   The OAuth access token works as ``Authorization: Bearer <token>`` or ``OAuth <token>`` (tap-mailchimp)
 ``wrong_dc_api_key``  the same key with a ``-us1`` suffix: 401, as the real API answers a key used on another data center
 ``disabled_api_key``  a key of a disabled account: 403 "User Disabled"
 ``oauth``          dict(client_id, client_secret, access_token, authorization_code, redirect_uri)
@@ -72,6 +73,18 @@ API puts on every object and envelope -- is added on the way out and is not stor
       "automations": set(),
     }
 
+Data (a deterministic function of scale and seed; scale 1 is about 7,000 members, 3,600 segment members, 3,000
+email-activity entries with 5,800 activity items, 16 reports, 20 campaigns: some 17,000 records; counts grow linearly)
+------------------------------------------------------------------------------------------------------------------------
+4 lists (one with no members; one with a unicode name whose members carry a since-deleted merge field ``MMERGE6`` on a
+third of them only); members of every status (about 6% archived), unicode names and addresses, empty strings
+(``timestamp_signup``, ``ip_signup``, ``ADDRESS``, ...), pending and transactional members with an empty timestamp_opt, a
+bulk import with identical timestamp_opt/last_changed (2024-03-01T09:00:00+00:00) on 10% of the first list, the same
+e-mail addresses (so the same member ids) in two lists, interests on two lists; tags are static segments (their ids
+are segment ids) and members carry them in ``tags``; 20 campaigns (15 sent + 1 sent without open/click tracking, 3 drafts
+(status ``save``, one plaintext), 1 scheduled); email activity mostly within 30 days of the send, with a burst of opens in
+the same second; unsubscribes; 5 automations (one never started: ``start_time`` "").
+
 Behaviour (as documented by Mailchimp, or as observed and noted in the connectors' issues)
 -------------------------------------------------------------------------------------------
 - ``count`` (default 10, at most 1000, else 400) / ``offset`` paging; every collection has ``total_items``.
@@ -106,7 +119,6 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
-import gzip
 import hashlib
 import io
 import json
@@ -115,6 +127,7 @@ import sys
 import tarfile
 import threading
 import time
+import traceback
 import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
@@ -1063,6 +1076,9 @@ class MailchimpApp(SandboxApp):
                     body = self._project(body, request)
             except ApiError as error:
                 return problem(error.status, error.title, error.detail)
+            except Exception:  # a sandbox bug: answer as the API answers its own, and say where on stderr
+                traceback.print_exc()
+                return self.server_error(request, 500)
             return Response(200, body, items=items)
 
         return serve
