@@ -73,8 +73,9 @@ API puts on every object and envelope -- is added on the way out and is not stor
       "automations": set(),
     }
 
-Data (a deterministic function of scale and seed; scale 1 is about 7,000 members, 3,600 segment members, 3,000
-email-activity entries with 5,800 activity items, 16 reports, 20 campaigns: some 17,000 records; counts grow linearly)
+Data (a deterministic function of scale and seed; scale 1, seed 0: 7,000 members, 3,705 segment members, 3,200
+email-activity entries holding 5,649 activity items, 113 unsubscribes, 16 reports, 20 campaigns: 16,561 records as our
+streams count them; members, segment members, activity and unsubscribes grow linearly with scale)
 ------------------------------------------------------------------------------------------------------------------------
 4 lists (one with no members; one with a unicode name whose members carry a since-deleted merge field ``MMERGE6`` on a
 third of them only); members of every status (about 6% archived), unicode names and addresses, empty strings
