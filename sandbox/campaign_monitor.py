@@ -109,6 +109,7 @@ import json
 import math
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -675,7 +676,7 @@ class CampaignMonitorApp(SandboxApp):
         ordered = sorted(records, key=key, reverse=direction == "desc")  # stable: ties keep their fixed order
         chunk = ordered[(page - 1) * size: page * size]
         body = {
-            "Results": json.loads(json.dumps(chunk)),
+            "Results": [dict(record) for record in chunk],  # copies: mutate() may edit a record
             "ResultsOrderedBy": ordered_by,
             "OrderDirection": direction,
             "PageNumber": page,
@@ -821,8 +822,19 @@ class _RateLimited(Exception):
 
 
 class _CampaignMonitorServer(SandboxServer):
-    """The shared server, except that an injected 429 looks like Campaign Monitor's: no Retry-After, the wait is in
-    X-RateLimit-Reset."""
+    """The shared server, except that an injected 429 looks like Campaign Monitor's (no Retry-After, the wait is in
+    X-RateLimit-Reset), and that responses on a kept-alive connection are not held back ~40 ms by Nagle's algorithm
+    meeting the client's delayed ACK (the handler writes headers and body separately; a real API has no such stall)."""
+
+    def _handler_class(self) -> type:
+        base = super()._handler_class()
+
+        class NoDelayHandler(base):  # type: ignore[misc, valid-type]
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        return NoDelayHandler
 
     def handle(self, request: Request) -> tuple[Response, str | None]:
         response, fault = super().handle(request)
