@@ -1013,14 +1013,26 @@ class MailchimpApp(SandboxApp):
 
     # ---- plumbing
     def credential(self, request: Request) -> str:
+        """Who the connection limit counts: the account's user, whether it calls with the API key or an OAuth token
+        (and whatever user name goes with the key in basic auth)."""
+        secret = self._secret(request)
+        if secret == self.api_key or secret in self.access_tokens:
+            return "account-user"
+        return secret or request.headers.get("authorization", "")
+
+    @staticmethod
+    def _secret(request: Request) -> str | None:
         header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "basic":
+        scheme, _, value = header.strip().partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
             try:
-                return "key:" + base64.b64decode(value).decode("utf-8", "replace").partition(":")[2]
-            except ValueError:
-                return header
-        return value or header
+                return base64.b64decode(value.strip()).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                return None
+        if scheme in ("bearer", "oauth", "apikey"):  # tap-mailchimp sends "OAuth <token>" to the API too
+            return value.strip()
+        return None
 
     def overloaded(self, request: Request) -> Response:
         if self.burst_html_403:
@@ -1047,16 +1059,8 @@ class MailchimpApp(SandboxApp):
 
     def authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
-        scheme, _, value = header.strip().partition(" ")
-        scheme = scheme.lower()
-        secret = None
-        if scheme == "basic":
-            try:
-                secret = base64.b64decode(value.strip()).decode("utf-8").partition(":")[2]
-            except (ValueError, UnicodeDecodeError):
-                secret = None
-        elif scheme in ("bearer", "oauth", "apikey"):  # tap-mailchimp sends "OAuth <token>" to the API too
-            secret = value.strip()
+        scheme = header.strip().partition(" ")[0].lower()
+        secret = self._secret(request)
         if not header:
             return problem(401, "API Key Missing", "Your request did not include an API key.")
         if secret == self.disabled_api_key:

@@ -494,3 +494,45 @@ def test_total_contacts_is_only_returned_when_asked_for(sb):
 def test_the_same_email_is_a_member_of_two_lists_with_the_same_id(sb):
     ids = [{m["id"] for m in members} for members in sb.data["members"].values()]
     assert any(a & b for i, a in enumerate(ids) for b in ids[i + 1:])
+
+
+def test_the_api_key_and_the_oauth_token_share_the_users_connection_limit():
+    with MailchimpSandbox(scale=0.01, seed=1, latency=1.0) as sb:
+        statuses, start = [], threading.Barrier(12)
+
+        def call(headers):
+            start.wait()
+            statuses.append(requests.get(sb.url + "/3.0/ping", headers=headers, timeout=10).status_code)
+
+        token = {"Authorization": f"Bearer {sb.oauth['access_token']}"}
+        key = {"Authorization": "Basic " + __import__("base64").b64encode(f"u:{sb.api_key}".encode()).decode()}
+        threads = [threading.Thread(target=call, args=(token if i % 2 else key,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses.count(429) == 2
+
+
+def test_python_dash_m_sandbox_mailchimp_serves_and_prints_its_url_and_credentials():
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "mailchimp", "--scale", "0.01", "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(process.stdout.readline())
+        assert set(first) == {"url", "api_key", "oauth"} and first["url"].startswith("http://127.0.0.1:")
+        response = requests.get(first["url"] + "/3.0/ping", auth=("x", first["api_key"]), timeout=5)
+        assert response.json() == {"health_status": "Everything's Chimpy!"}
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_fields_reach_into_lists_nested_in_records(sb):
+    campaign = next(c for c in sb.data["campaigns"] if c["send_time"] == BOUNDARY)
+    body = get(sb, f"/reports/{campaign['id']}/email-activity", {"fields": "emails.email_id,emails.activity.action"}).json()
+    assert set(body) == {"emails"}
+    assert all(set(e) == {"email_id", "activity"} and all(set(a) == {"action"} for a in e["activity"])
+               for e in body["emails"])
