@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import random
 import re
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.declarative.extractors import DpathExtractor
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
@@ -224,6 +229,60 @@ class ResolveApiBaseUrl(ConfigTransformation):
                 failure_type=FailureType.system_error,
             )
         return data_center
+
+
+@dataclass
+class MailchimpErrorHandler(DefaultErrorHandler):
+    """The manifest's error handler, plus the two cases an HttpResponseFilter cannot single out (its predicate sees
+    the decoded body and headers, never the status code):
+
+    - a 2xx whose body is not decodable JSON (cut short, or an HTML page from a proxy). The CDK's decoder would log
+      it and drop the page while the sync ends successfully; here it is retried like a 5xx;
+    - a 403 without a JSON body: the API's answer to bursts, retried. A 403 with a problem+json body is a real
+      permission error and goes on to the manifest's filters.
+    """
+
+    def interpret_response(
+        self, response_or_exception: Optional[requests.Response | Exception]
+    ) -> ErrorResolution:
+        if isinstance(response_or_exception, requests.Response):
+            status = response_or_exception.status_code
+            if (200 <= status < 300 and status != 204) or status == 403:
+                try:
+                    body = orjson.loads(response_or_exception.content)
+                except (orjson.JSONDecodeError, TypeError):
+                    body = None
+                if not isinstance(body, dict):
+                    what = "a body that is not valid JSON" if status != 403 else "a 403 without a JSON body"
+                    return ErrorResolution(
+                        response_action=ResponseAction.RETRY,
+                        failure_type=FailureType.system_error,
+                        error_message=f"Mailchimp answered {what} ({status}); retrying.",
+                    )
+        resolution = super().interpret_response(response_or_exception)
+        if resolution.response_action == ResponseAction.IGNORE:
+            logger.warning(resolution.error_message)
+        return resolution
+
+
+@dataclass
+class JitteredExponentialBackoff(BackoffStrategy):
+    """factor x 2^attempt seconds, +-20%, so that the workers hit by one burst do not all retry in the same instant.
+
+    The CDK's ExponentialBackoffStrategy has no jitter. A Retry-After header still wins: this strategy comes after
+    WaitTimeFromHeader in the manifest."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config
+    factor: float = 1.0
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self.factor = float(self.factor)
+
+    def backoff_time(
+        self, response_or_exception: Optional[requests.Response | Exception], attempt_count: int
+    ) -> Optional[float]:
+        return self.factor * 2**attempt_count * random.uniform(0.8, 1.2)
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:

@@ -7,13 +7,15 @@ exit code, never a bare traceback, and never a secret."""
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
 import orjson
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
@@ -73,17 +75,44 @@ def _print(message: AirbyteMessage) -> None:
     print(filter_secrets(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()), flush=True)
 
 
-def _register_secrets(config: Any) -> None:
-    credentials = config.get("credentials") if isinstance(config, dict) else None
-    if isinstance(credentials, dict):
+class SecretMaskingStream(io.TextIOBase):
+    """Everything the connector prints -- messages, logs, debug logs of outgoing requests -- goes through here, and
+    every known secret is replaced by ****. The CDK's own filter only knows the spec's secret fields (not the
+    basic-auth header, the base64 of the key), and its print buffer writes to the process's stdout directly."""
+
+    MINIMUM_LENGTH = 6
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self._stream = stream
+        self.secrets: list[str] = []
+
+    def add(self, secret: Any) -> None:
+        if isinstance(secret, str) and len(secret) >= self.MINIMUM_LENGTH and secret not in self.secrets:
+            self.secrets.append(secret)
+            add_to_secrets(secret)
+
+    def add_config(self, config: Any) -> None:
+        credentials = config.get("credentials") if isinstance(config, Mapping) else None
+        if not isinstance(credentials, Mapping):
+            return
         for name in SECRET_FIELDS:
-            value = credentials.get(name)
-            if isinstance(value, str) and value:
-                add_to_secrets(value)
+            self.add(credentials.get(name))
         apikey = credentials.get("apikey")
         if isinstance(apikey, str) and apikey:
-            # The basic-auth header as it appears in debug logs of outgoing requests.
-            add_to_secrets(base64.b64encode(f"anystring:{apikey}".encode()).decode())
+            self.add(base64.b64encode(f"anystring:{apikey}".encode()).decode())
+
+    def write(self, text: str) -> int:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "****")
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def writable(self) -> bool:
+        return True
 
 
 def _read_json(path: Optional[str], what: str) -> Any:
@@ -102,7 +131,27 @@ def _read_json(path: Optional[str], what: str) -> Any:
     raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
 
 
-def _build_source(verb: str, parsed: Any) -> SourceMailchimp:
+
+
+def _route_output_through(stream: SecretMaskingStream) -> list[tuple[logging.StreamHandler, Any]]:
+    """Points stdout and the log handlers that write to stdout (Airbyte's logger) at the masking stream."""
+    sys.stdout = stream
+    rerouted = []
+    loggers = [logging.getLogger(), *[logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if type(handler) is logging.StreamHandler and handler.stream not in (sys.stderr, sys.__stderr__, stream):
+                rerouted.append((handler, handler.setStream(stream)))
+    return rerouted
+
+
+def _restore_output(original: Any, rerouted: list[tuple[logging.StreamHandler, Any]]) -> None:
+    sys.stdout = original
+    for handler, previous in rerouted:
+        handler.setStream(previous)
+
+
+def _build_source(verb: str, parsed: Any, masking: SecretMaskingStream) -> SourceMailchimp:
     if verb == "spec":
         return SourceMailchimp()
     config = _read_json(parsed.config, "config")
@@ -110,7 +159,7 @@ def _build_source(verb: str, parsed: Any) -> SourceMailchimp:
         raise AirbyteTracedException(
             message="The config file must hold a JSON object.", failure_type=FailureType.config_error
         )
-    _register_secrets(config)
+    masking.add_config(config)
     catalog = state = None
     if verb == "read":
         _read_json(parsed.catalog, "catalog")
@@ -130,7 +179,10 @@ def _build_source(verb: str, parsed: Any) -> SourceMailchimp:
                     message=f"The state file is not a valid list of Airbyte state messages ({type(error).__name__}).",
                     failure_type=FailureType.config_error,
                 ) from None
-    return SourceMailchimp(catalog=catalog, config=config, state=state, config_path=parsed.config)
+    source = SourceMailchimp(catalog=catalog, config=config, state=state, config_path=parsed.config)
+    # An access token obtained from an authorization code was printed once, in the CONTROL message; never again.
+    masking.add_config(source._config)
+    return source
 
 
 def _fail(verb: str, error: Exception) -> int:
@@ -155,14 +207,55 @@ def run(args: Optional[List[str]] = None) -> None:
     args = sys.argv[1:] if args is None else list(args)
     parsed = AirbyteEntrypoint.parse_args(args)
     verb = parsed.command
+    original = sys.stdout
+    masking = SecretMaskingStream(original)
+    rerouted = _route_output_through(masking)
     try:
-        source = _build_source(verb, parsed)
+        exit_code = _run(verb, parsed, args, masking)
+    finally:
+        masking.flush()
+        _restore_output(original, rerouted)
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def _run(verb: str, parsed: Any, args: List[str], masking: SecretMaskingStream) -> int:
+    try:
+        source = _build_source(verb, parsed, masking)
     except Exception as error:  # every failure becomes an Airbyte message
-        sys.exit(_fail(verb, error))
+        return _fail(verb, error)
+    stream_failures: list[str] = []
     try:
-        launch(source, args)
+        # Not the CDK's `launch`: its print buffer writes to the process's stdout directly, past the secret filter.
+        entrypoint = AirbyteEntrypoint(source)
+        for message in entrypoint.run(entrypoint.parse_args(args)):
+            if message.startswith(ERROR_TRACE_PREFIX):
+                message = _normalized_error(message, stream_failures)
+            sys.stdout.write(f"{message}\n")
     except Exception as error:
-        sys.exit(_fail(verb, error))
+        if isinstance(error, AirbyteTracedException) and any(f != "config_error" for f in stream_failures):
+            # The CDK's end-of-sync summary can call a sync whose retries ran out a config error.
+            error.failure_type = FailureType.system_error
+        return _fail(verb, error)
+    return 0
+
+
+ERROR_TRACE_PREFIX = '{"type":"TRACE","trace":{"type":"ERROR"'
+
+
+def _normalized_error(message: str, stream_failures: list[str]) -> str:
+    """A stream error whose retries ran out is a `transient_error` for the CDK; Airbyte's contract for a failed
+    sync is config_error (the user must act) or system_error (everything else)."""
+    try:
+        parsed = json.loads(message)
+        error = parsed["trace"]["error"]
+    except (ValueError, KeyError, TypeError):
+        return message
+    if error.get("failure_type") not in ("config_error", "system_error"):
+        error["failure_type"] = "system_error"
+        message = json.dumps(parsed, separators=(",", ":"))
+    stream_failures.append(error["failure_type"])
+    return message
 
 
 if __name__ == "__main__":
