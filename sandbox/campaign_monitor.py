@@ -85,8 +85,11 @@ sent to two lists, custom fields (repeated multi-select keys, unicode).
 of them in the same minute) and one Unconfirmed subscriber to the first list; changes some Active subscribers to
 Unsubscribed (one also gets a campaign unsubscribe event on the latest campaign), one to Deleted and one to Bounced
 (each with a new Date); adds opens and clicks (one pair of clicks of two URLs in one minute) to the latest campaign;
-sends a new campaign to the first list with recipients, opens, clicks and a bounce. It returns a dict with one entry
-per stream of the connector, each a set of the primary keys added or changed (Dates as the API prints them, local):
+sends a new campaign to the first list with recipients, opens, clicks and a bounce; and edits a custom field of two
+Active subscribers WITHOUT changing their Date (as the API does: Date moves only with a state change, so a read
+filtered by `date` cannot see such edits; only a full read does). It returns a dict with one entry per stream of the
+connector, each a set of the primary keys added or changed (Dates as the API prints them, local), plus one entry for
+those edits:
 
 - "campaigns", "campaign_summary": {CampaignID}
 - "campaign_email_client_usage": {(CampaignID, Client, Version)}
@@ -97,6 +100,7 @@ per stream of the connector, each a set of the primary keys added or changed (Da
 - "lists", "list_details": {ListID} (always empty: lists do not change)
 - "list_active_subscribers", "list_bounced_subscribers", "list_deleted_subscribers", "list_unconfirmed_subscribers",
   "list_unsubscribed_subscribers": {(ListID, EmailAddress, Date)}
+- "custom_field_edits_without_date_change": {(ListID, EmailAddress, Date)} (Date unchanged: invisible incrementally)
 """
 
 from __future__ import annotations
@@ -195,6 +199,7 @@ EVENT_STREAMS = {
     "opens": "campaign_opens", "clicks": "campaign_clicks", "bounces": "campaign_bounces",
     "unsubscribes": "campaign_unsubscribes", "spam": "campaign_spam_complaints",
 }
+SILENT_EDITS = "custom_field_edits_without_date_change"
 STATE_STREAMS = {state: f"list_{endpoint}_subscribers" for endpoint, state in ENDPOINT_STATES.items()}
 INVALID_PAGE = "Invalid page number: the page number you have provided is invalid"
 INVALID_PAGE_SIZE = "Invalid page size: the page size must be between 10 and 1000"
@@ -1077,7 +1082,7 @@ class CampaignMonitorSandbox:
             start = self.now + timedelta(minutes=1)
             self.now = self.now + timedelta(days=1)
             end = self.now - timedelta(minutes=1)
-            changes: dict[str, set[Any]] = {stream: set() for stream in STREAMS}
+            changes: dict[str, set[Any]] = {stream: set() for stream in STREAMS + (SILENT_EDITS,)}
             usage_before = {cid: {(u["Client"], u["Version"]): u for u in usage}
                             for cid, usage in self.data["email_client_usage"].items()}
             summary_before = {cid: dict(s) for cid, s in self.data["summary"].items()}
@@ -1137,6 +1142,13 @@ class CampaignMonitorSandbox:
                 d["unsubscribes"][latest_id].append(event)
                 d["unsubscribes"][latest_id].sort(key=lambda r: r["Date"])
                 changes["campaign_unsubscribes"].add((latest_id, event["EmailAddress"], list_id, event["Date"]))
+
+        # custom-field edits, which leave Date as it was
+        untouched = [(l, r) for l, r in active if r["State"] == "Active"
+                     and not any(f["Key"] == "edited in mutate" for f in r["CustomFields"])]
+        for list_id, record in untouched[-2:]:
+            record["CustomFields"] = record["CustomFields"] + [{"Key": "edited in mutate", "Value": str(self._mutations)}]
+            changes[SILENT_EDITS].add(subscriber_key(list_id, record))
 
         # late activity on the latest campaign: opens, and two URLs clicked in one minute
         readers = rng.sample(sorted(received), min(5, len(received)))

@@ -570,9 +570,24 @@ def test_mutate_returns_exactly_what_an_incremental_read_from_the_previous_clock
         for campaign_id in found["campaigns"]:
             for r in all_pages(fresh, f"/campaigns/{campaign_id}/recipients.json")[0]:
                 found["campaign_recipients"].add((campaign_id, r["EmailAddress"], r["ListID"]))
-    for stream in set(found) - {"lists", "list_details", "campaign_summary", "campaign_email_client_usage"}:
+    for stream in set(found) - {"lists", "list_details", "campaign_summary", "campaign_email_client_usage",
+                                "custom_field_edits_without_date_change"}:
         assert found[stream] == changes[stream], stream
     assert changes["lists"] == changes["list_details"] == set()
+
+
+def test_mutate_edits_custom_fields_without_moving_date_so_only_a_full_read_sees_them(fresh):
+    before_now = fresh.now
+    edits = fresh.mutate()["custom_field_edits_without_date_change"]
+    assert len(edits) == 2 * len(fresh.client_ids)
+    for list_id, email, date in edits:
+        since = before_now.astimezone(fresh.zone(fresh.client_of(list_id))).strftime("%Y-%m-%d %H:%M")
+        assert date < since
+        incremental = all_pages(fresh, f"/lists/{list_id}/active.json", date=since)[0]
+        assert email not in {r["EmailAddress"] for r in incremental}
+        full = {r["EmailAddress"]: r for r in all_pages(fresh, f"/lists/{list_id}/active.json")[0]}
+        assert full[email]["Date"] == date
+        assert {"Key": "edited in mutate", "Value": "1"} in full[email]["CustomFields"]
 
 
 def test_mutate_moves_a_changed_subscriber_to_its_new_state_with_a_new_date(fresh):
