@@ -87,9 +87,10 @@ Unsubscribed (one also gets a campaign unsubscribe event on the latest campaign)
 (each with a new Date); adds opens and clicks (one pair of clicks of two URLs in one minute) to the latest campaign;
 sends a new campaign to the first list with recipients, opens, clicks and a bounce; and edits a custom field of two
 Active subscribers WITHOUT changing their Date (as the API does: Date moves only with a state change, so a read
-filtered by `date` cannot see such edits; only a full read does). It returns a dict with one entry per stream of the
-connector, each a set of the primary keys added or changed (Dates as the API prints them, local), plus one entry for
-those edits:
+filtered by `date` cannot see such edits; only a full read does; they are recorded in `sb.custom_field_edits`, a
+set of (ListID, EmailAddress, Date) accumulated over every mutate(), and are not in the returned dict). It returns a
+dict with exactly one entry per stream of the connector, each a set of the primary keys added or changed (Dates as the
+API prints them, local):
 
 - "campaigns", "campaign_summary": {CampaignID}
 - "campaign_email_client_usage": {(CampaignID, Client, Version)}
@@ -100,7 +101,6 @@ those edits:
 - "lists", "list_details": {ListID} (always empty: lists do not change)
 - "list_active_subscribers", "list_bounced_subscribers", "list_deleted_subscribers", "list_unconfirmed_subscribers",
   "list_unsubscribed_subscribers": {(ListID, EmailAddress, Date)}
-- "custom_field_edits_without_date_change": {(ListID, EmailAddress, Date)} (Date unchanged: invisible incrementally)
 """
 
 from __future__ import annotations
@@ -199,7 +199,6 @@ EVENT_STREAMS = {
     "opens": "campaign_opens", "clicks": "campaign_clicks", "bounces": "campaign_bounces",
     "unsubscribes": "campaign_unsubscribes", "spam": "campaign_spam_complaints",
 }
-SILENT_EDITS = "custom_field_edits_without_date_change"
 STATE_STREAMS = {state: f"list_{endpoint}_subscribers" for endpoint, state in ENDPOINT_STATES.items()}
 INVALID_PAGE = "Invalid page number: the page number you have provided is invalid"
 INVALID_PAGE_SIZE = "Invalid page size: the page size must be between 10 and 1000"
@@ -854,7 +853,8 @@ class CampaignMonitorSandbox:
 
     Attributes: url, server, data, scale, seed, now (the sandbox clock, UTC), api_key, oauth (client_id,
     client_secret, authorization_code, redirect_uri, access_token, refresh_token: the latest issued), client_ids,
-    rate_limit, single_use_refresh_tokens (False: a refresh token stays valid after use until revoked).
+    rate_limit, single_use_refresh_tokens (False: a refresh token stays valid after use until revoked),
+    custom_field_edits (see mutate()).
     """
 
     def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
@@ -874,6 +874,7 @@ class CampaignMonitorSandbox:
         self._urls: dict[str, list[str]] = {}
         self._social: dict[str, tuple[int, int, int]] = {}
         self._mutations = 0
+        self.custom_field_edits: set[tuple[str, str, str]] = set()  # see mutate()
         self.data: dict[str, Any] = {
             "clients": [], "client_details": {}, "campaigns": {}, "scheduled": {}, "drafts": {}, "lists": {},
             "list_details": {}, "subscribers": {}, "consent_to_track": {}, "recipients": {}, "opens": {},
@@ -1082,7 +1083,7 @@ class CampaignMonitorSandbox:
             start = self.now + timedelta(minutes=1)
             self.now = self.now + timedelta(days=1)
             end = self.now - timedelta(minutes=1)
-            changes: dict[str, set[Any]] = {stream: set() for stream in STREAMS + (SILENT_EDITS,)}
+            changes: dict[str, set[Any]] = {stream: set() for stream in STREAMS}
             usage_before = {cid: {(u["Client"], u["Version"]): u for u in usage}
                             for cid, usage in self.data["email_client_usage"].items()}
             summary_before = {cid: dict(s) for cid, s in self.data["summary"].items()}
@@ -1148,7 +1149,7 @@ class CampaignMonitorSandbox:
                      and not any(f["Key"] == "edited in mutate" for f in r["CustomFields"])]
         for list_id, record in untouched[-2:]:
             record["CustomFields"] = record["CustomFields"] + [{"Key": "edited in mutate", "Value": str(self._mutations)}]
-            changes[SILENT_EDITS].add(subscriber_key(list_id, record))
+            self.custom_field_edits.add(subscriber_key(list_id, record))
 
         # late activity on the latest campaign: opens, and two URLs clicked in one minute
         readers = rng.sample(sorted(received), min(5, len(received)))
