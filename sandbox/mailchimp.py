@@ -13,7 +13,9 @@ Usage::
 One server serves the paths of every host the API uses: ``/3.0/...`` is ``https://us6.api.mailchimp.com/3.0/...``,
 ``/oauth2/metadata`` and ``/oauth2/token`` are ``https://login.mailchimp.com/oauth2/...``. It also serves the batch
 operations endpoint (``POST /3.0/batches``, ``GET /3.0/batches/{id}``) and the batch result archive
-(``GET /{batch_id}-response.tar.gz``, in reality on an S3 host) because Singer's tap-mailchimp reads email activity that way.
+(``GET /{batch_id}-response.tar.gz``, in reality on an S3 host) because Singer's tap-mailchimp reads email activity that way
+(it sends no ``count``: a GET operation of a batch returns the whole collection, which is why the tap uses batches; the
+batch is finished by the first GET /batches/{id}).
 
 Public attributes of :class:`MailchimpSandbox`
 -----------------------------------------------
@@ -145,6 +147,7 @@ BOUNDARY = "2025-01-01T00:00:00+00:00"
 BULK_IMPORT_TIME = "2024-03-01T09:00:00+00:00"
 PROBLEM_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 MAX_COUNT = 1000
+BATCH_OPERATION = "x-sandbox-batch-operation"  # marks the sub-requests of a batch (never sent by clients)
 PAGE_PARAMS = {"count", "offset", "fields", "exclude_fields"}
 
 MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived")
@@ -1112,6 +1115,8 @@ class MailchimpApp(SandboxApp):
                 raise bad_request(f"The value for '{name}' must be zero or more.")
             return value
 
+        if BATCH_OPERATION in request.headers and not request.query.get("count"):
+            return items, len(items)  # a GET operation of a batch without count returns the whole collection
         count = number("count", 10)
         if count > MAX_COUNT:
             raise bad_request(f"The value for 'count' must be no more than {MAX_COUNT}; {count} given.")
@@ -1569,7 +1574,7 @@ class MailchimpApp(SandboxApp):
         for operation in operations:
             path = "/3.0/" + str(operation.get("path", "")).lstrip("/")
             params = {k: str(v) for k, v in (operation.get("params") or {}).items()}
-            sub = Request("GET", path, params, dict(request.headers))
+            sub = Request("GET", path, params, {**request.headers, BATCH_OPERATION: "1"})
             with self.lock:
                 response = self.dispatch(sub)
             results.append({"status_code": response.status, "operation_id": operation.get("operation_id"),

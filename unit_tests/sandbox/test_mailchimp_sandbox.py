@@ -457,8 +457,24 @@ def test_batch_operations_return_a_tar_gz_of_the_operations_responses(sb):
         member = next(m for m in tar.getmembers() if m.isfile())
         operations = json.loads(tar.extractfile(member).read())
     assert operations[0]["operation_id"] == campaign["id"] and operations[0]["status_code"] == 200
-    direct = get(sb, f"/reports/{campaign['id']}/email-activity", {"since": "2000-01-01T00:00:00+00:00"}).json()
-    assert json.loads(operations[0]["response"]) == direct
+    direct = get(sb, f"/reports/{campaign['id']}/email-activity", {"since": "2000-01-01T00:00:00+00:00",
+                                                                    "count": 1000}).json()
+    assert json.loads(operations[0]["response"]) == direct, "a batch GET without count returns the whole collection"
+
+
+def test_a_batch_get_without_count_returns_the_whole_collection(sb):
+    list_id = first_list(sb)["id"]
+    created = requests.post(sb.url + "/3.0/batches", auth=("x", sb.api_key), timeout=5, json={"operations": [
+        {"method": "GET", "path": f"/lists/{list_id}/members", "operation_id": "all"},
+        {"method": "GET", "path": f"/lists/{list_id}/members", "operation_id": "ten", "params": {"count": 10}}]}).json()
+    url = get(sb, f"/batches/{created['id']}").json()["response_body_url"]
+    archive = requests.get(sb.url + url.split("amazonaws.com", 1)[1], timeout=5).content
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        member = next(m for m in tar.getmembers() if m.isfile())
+        operations = {op["operation_id"]: json.loads(op["response"]) for op in json.loads(tar.extractfile(member).read())}
+    visible = [m for m in sb.data["members"][list_id] if m["status"] != "archived"]
+    assert len(operations["all"]["members"]) == len(visible) > 10
+    assert len(operations["ten"]["members"]) == 10
 
 
 def test_parse_time_truncates_to_the_second():
