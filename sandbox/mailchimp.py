@@ -1163,10 +1163,8 @@ class MailchimpApp(SandboxApp):
     def _sort(self, request: Request, items: list[dict], fields: Iterable[str]) -> list[dict]:
         field = self._enum(request, "sort_field", fields)
         direction = self._enum(request, "sort_dir", ("ASC", "DESC"))
-        if field:
+        if field:  # stable: records with equal values keep their order, so offset paging has no gaps or repeats
             items = sorted(items, key=lambda item: item.get(field) or "", reverse=direction == "DESC")
-        elif direction == "DESC":
-            items = list(reversed(items))
         return items
 
     def _cached(self, request: Request, compute: Callable[[], list]) -> list:
