@@ -1662,9 +1662,6 @@ class MailchimpSandbox:
         self.app = MailchimpApp(self._store, self.api_key, self.oauth, self.disabled_api_key, burst_html_403)
         self.server = SandboxServer(self.app, latency=latency, item_latency=item_latency,
                                     max_connections=max_connections, faults=faults, port=port)
-        # socketserver listens with a backlog of 5: a burst of simultaneous connections overflows it and the kernel
-        # makes the extra clients retry their SYN a second later. A remote API accepts them all at once.
-        self.server._httpd.socket.listen(128)
         self.boundary = BOUNDARY
         self.empty_list_id = self._store.empty_list_id
         self.no_activity_campaign_id = next(c["id"] for c in self._store.data["campaigns"]

@@ -126,6 +126,13 @@ class LoggedRequest:
     fault: str | None
 
 
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True
+    # The standard library queues 5 pending connections; a burst of concurrent clients would then wait for SYN
+    # retries (about a second each) instead of reaching the connection limit the API enforces.
+    request_queue_size = 128
+
+
 class SandboxServer:
     """Serves a :class:`SandboxApp` on 127.0.0.1, in threads, until :meth:`stop`. Usable as a context manager."""
 
@@ -148,8 +155,7 @@ class SandboxServer:
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
         self._attempts: Counter[str] = Counter()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Listener(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
