@@ -1,0 +1,31 @@
+"""Configs and Campaign Monitor response bodies (shapes of the official samples) for the unit tests."""
+
+from __future__ import annotations
+
+API = "http://127.0.0.1:8123/api/v3.3/"
+SANDBOX = "http://127.0.0.1:8123"
+CLIENT = "4a397ccaaa55eb4e6aa1221e1e2d7122"
+SYDNEY = "(GMT+10:00) Canberra, Melbourne, Sydney"
+
+
+def api_key_config(**extra):
+    return {"credentials": {"auth_type": "api_key", "api_key": "secret-api-key"}, "sandbox_url": SANDBOX,
+            "api_client_id": CLIENT, **extra}
+
+
+def page(results, page_number=1, pages=1, ordered_by="date"):
+    return {"Results": results, "ResultsOrderedBy": ordered_by, "OrderDirection": "asc", "PageNumber": page_number,
+            "PageSize": 1000, "RecordsOnThisPage": len(results), "TotalNumberOfRecords": len(results) * pages,
+            "NumberOfPages": pages}
+
+
+def client_details(client_id=CLIENT, time_zone=SYDNEY):
+    return {"ApiKey": "x", "AccessDetails": {"Username": "c", "AccessLevel": 23},
+            "BasicDetails": {"ClientID": client_id, "CompanyName": "Client One", "ContactName": "C",
+                             "EmailAddress": "c@example.com", "Country": "Australia", "TimeZone": time_zone}}
+
+
+def campaign(campaign_id, sent):
+    return {"WebVersionURL": "https://createsend.com/t/r-1", "WebVersionTextURL": "https://createsend.com/t/r-1/t",
+            "CampaignID": campaign_id, "Subject": "S", "Name": "N", "FromName": "F", "FromEmail": "f@example.com",
+            "ReplyTo": "f@example.com", "SentDate": sent, "TotalRecipients": 2}

@@ -1,0 +1,123 @@
+"""Campaign Monitor time-zone names, local dates in records, and the local `date` filter."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from source_campaign_monitor.components import ClientTimeZones, LocalTimeConverter, zone_for
+
+SAMPLES = Path("/work/shared/api-samples/campaign_monitor/timezones.json")
+PACKAGED = Path(__file__).resolve().parents[2] / "source_campaign_monitor" / "timezones.json"
+SYDNEY = "(GMT+10:00) Canberra, Melbourne, Sydney"
+NEW_YORK = "(GMT-05:00) Eastern Time (US & Canada)"
+
+
+def test_every_time_zone_name_of_the_api_maps_to_an_iana_zone():
+    names = json.loads(PACKAGED.read_text())
+    if SAMPLES.exists():
+        assert set(names) == set(json.loads(SAMPLES.read_text()))
+    assert len(names) == 97
+    for name, iana in names.items():
+        assert isinstance(zone_for(name), ZoneInfo), name
+        ZoneInfo(iana)
+
+
+def test_each_mapped_zone_has_the_standard_offset_its_name_states_at_least_once_a_year():
+    """The display name gives the standard (winter) offset; the IANA zone must have it in January or July (both
+    hemispheres), except for zones whose offset changed since Windows named them (Caracas, Kamchatka - Old)."""
+    changed = {"(GMT-04:30) Caracas", "(GMT+12:00) Petropavlovsk-Kamchatsky - Old", "(GMT+02:00) Damascus",
+               "(GMT+02:00) Amman", "(GMT+02:00) Minsk", "(GMT+03:00) Moscow, St. Petersburg, Volgograd",
+               "(GMT) Casablanca", "(GMT+04:00) Baku", "(GMT+06:00) Astana", "(GMT+06:00) Novosibirsk",
+               "(GMT+07:00) Krasnoyarsk", "(GMT+08:00) Irkutsk", "(GMT+09:00) Yakutsk", "(GMT+10:00) Vladivostok",
+               "(GMT+11:00) Magadan, Solomon Is., New Caledonia", "(GMT+05:00) Ekaterinburg",
+               "(GMT+02:00) Windhoek", "(GMT-03:00) Greenland", "(GMT-07:00) Chihuahua, La Paz, Mazatlan",
+               "(GMT-04:00) Santiago", "(GMT-03:00) Brasilia", "(GMT-04:00) Cuiaba", "(GMT+12:00) Fiji"}
+    for name in json.loads(PACKAGED.read_text()):
+        if name in changed or name.startswith("(GMT)"):
+            continue
+        sign, hours, minutes = name[4], int(name[5:7]), int(name[8:10])
+        stated = timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
+        zone = zone_for(name)
+        offsets = {datetime(2024, month, 15, 12, tzinfo=zone).utcoffset() for month in (1, 7)}
+        assert stated in offsets, name
+
+
+def test_sydney_dates_convert_with_daylight_saving_on_both_sides_of_each_change():
+    sydney = LocalTimeConverter(zone_for(SYDNEY))
+    assert sydney.to_utc("2024-04-06 20:00:00") == "2024-04-06T09:00:00+00:00"  # AEDT, UTC+11
+    assert sydney.to_utc("2024-04-07 20:00:00") == "2024-04-07T10:00:00+00:00"  # AEST, UTC+10 after the change
+    assert sydney.to_utc("2024-10-05 20:00:00") == "2024-10-05T10:00:00+00:00"  # AEST
+    assert sydney.to_utc("2024-10-06 20:00:00") == "2024-10-06T09:00:00+00:00"  # AEDT again
+
+
+def test_new_york_dates_convert_with_daylight_saving_in_the_other_direction():
+    new_york = LocalTimeConverter(zone_for(NEW_YORK))
+    assert new_york.to_utc("2024-03-09 20:00:00") == "2024-03-10T01:00:00+00:00"  # EST, UTC-5
+    assert new_york.to_utc("2024-03-10 20:00:00") == "2024-03-11T00:00:00+00:00"  # EDT, UTC-4
+    assert new_york.to_utc("2024-11-03 20:00:00") == "2024-11-04T01:00:00+00:00"  # EST again
+
+
+def test_the_per_hour_offset_cache_does_not_leak_across_a_change():
+    sydney = LocalTimeConverter(zone_for(SYDNEY))
+    first = sydney.to_utc("2024-04-07 01:59:00")  # AEDT
+    after = sydney.to_utc("2024-04-07 03:00:00")  # AEST
+    assert (first, after) == ("2024-04-06T14:59:00+00:00", "2024-04-06T17:00:00+00:00")
+
+
+def test_an_unknown_name_falls_back_to_its_fixed_offset_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        zone = zone_for("(GMT+05:30) Somewhere New")
+    assert zone.utcoffset(None) == timedelta(hours=5, minutes=30)
+    assert "Somewhere New" in caplog.text
+    assert zone_for("(GMT-03:30) Elsewhere").utcoffset(None) == timedelta(hours=-3, minutes=-30)
+    assert LocalTimeConverter(zone_for("(GMT+05:30) Somewhere New")).to_utc("2024-01-01 05:30:00") == (
+        "2024-01-01T00:00:00+00:00"
+    )
+
+
+def test_an_unreadable_name_is_taken_as_utc_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        zone = zone_for("Mars/Olympus_Mons")
+    assert zone.utcoffset(None) == timedelta(0)
+    assert "Mars/Olympus_Mons" in caplog.text
+
+
+def test_empty_dates_become_null_and_dates_with_an_offset_are_only_normalised_to_utc():
+    converter = LocalTimeConverter(zone_for(SYDNEY))
+    assert converter.to_utc("") is None
+    assert converter.to_utc(None) is None
+    assert converter.to_utc("2024-01-01T10:00:00+10:00") == "2024-01-01T00:00:00+00:00"
+    assert converter.to_utc("not a date") == "not a date"
+
+
+def test_the_date_filter_is_the_cursor_in_client_local_time_truncated_to_the_minute():
+    converter = LocalTimeConverter(zone_for(SYDNEY))
+    cursor = datetime(2024, 4, 6, 9, 38, 45, tzinfo=timezone.utc)
+    assert converter.to_local(cursor).strftime("%Y-%m-%d %H:%M") == "2024-04-06 20:38"
+
+
+@pytest.mark.parametrize("utc_minute", [(15, 30), (16, 30)])
+def test_a_cursor_in_the_repeated_fall_back_hour_filters_from_before_that_hour(utc_minute):
+    """02:00-03:00 on 2024-04-07 happens twice in Sydney. Whichever reading the API takes, the filter must not start
+    after the cursor: the connector steps back out of the repeated hour."""
+    converter = LocalTimeConverter(zone_for(SYDNEY))
+    cursor = datetime(2024, 4, 6, *utc_minute, tzinfo=timezone.utc)
+    wall = converter.to_local(cursor)
+    assert wall == datetime(2024, 4, 7, 1, 30)
+    earliest_reading = wall.replace(tzinfo=ZoneInfo("Australia/Sydney"), fold=0)
+    assert earliest_reading <= cursor
+
+
+def test_client_time_zones_are_registered_per_client_and_an_unknown_client_fails_clearly():
+    ClientTimeZones.remember("a", SYDNEY)
+    ClientTimeZones.remember("b", NEW_YORK)
+    assert ClientTimeZones.converter("a").to_utc("2024-01-01 11:00:00") == "2024-01-01T00:00:00+00:00"
+    assert ClientTimeZones.converter("b").to_utc("2024-01-01 11:00:00") == "2024-01-01T16:00:00+00:00"
+    with pytest.raises(Exception, match="time zone"):
+        ClientTimeZones.converter("c")
