@@ -40,16 +40,17 @@ zone; only records whose Date is on or after that minute. Dates in records are "
 client, always with seconds 00 (the API has minute granularity), no offset. No record is generated in the repeated
 hour of a daylight-saving fall-back, so every local time maps to exactly one instant (see `to_utc`).
 
-Auth: HTTP basic with an API key as user name (any password), or "Authorization: Bearer <access token>". Errors are
-{"Code": n, "Message": "..."}:
+Auth: HTTP basic with an API key as user name (any password), or "Authorization: Bearer <access token>". The account
+key `sb.api_key` and OAuth tokens see every client; a client's own key (ApiKey in its details) sees that client only.
+Errors are {"Code": n, "Message": "..."}:
 
 - 401 Code 50 "Must supply a valid HTTP Basic Authorization header" (no or unknown API key, no Authorization header)
 - 401 Code 120 "Invalid OAuth Token" (unknown bearer token), 401 Code 121 "Expired OAuth Token" (after
   `expire_access_token()`)
 - 401 Code 102 "Invalid ClientID", Code 101 "Invalid ListID", Code 301 "Invalid CampaignID": an id the credentials do
   not own (or that does not exist), where one might expect 404
-- 400 Code 800-803, 5, 920, 922 for a bad paging / date parameter (see Paging); 404 {"Code": 404, ...} for an unknown path; 500 {"Code": 500,
-  "Message": "Internal Server Error"} (and 502/503 alike) when a fault is injected
+- 400 Code 800-803, 5, 920, 922, 927 for a bad paging / date parameter (see Paging); 404 {"Code": 404, ...} for an
+  unknown path; 500 {"Code": 500, "Message": "Internal Server Error"} (and 502/503 alike) when a fault is injected
 - 429 {"Code": 429, "Message": "Rate limit exceeded"} with X-RateLimit-Limit, X-RateLimit-Remaining and
   X-RateLimit-Reset (seconds until the window resets) and NO Retry-After: when more than `max_connections` requests
   of one credential are in flight, when `rate_limit=(requests, window_seconds)` is exceeded (then every response
