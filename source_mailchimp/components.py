@@ -137,8 +137,11 @@ class ExchangeAuthorizationCode(ConfigTransformation):
                 f"Mailchimp refused to exchange `credentials.authorization_code` ({reason}): "
                 "the code may have been used already or expired; authorize again."
             )
-        credentials["access_token"] = token
-        credentials.pop("authorization_code", None)
+        # A new mapping, not an update in place: the CDK compares the migrated config with a shallow copy of the
+        # original to decide whether to save it and emit the CONTROL message.
+        updated = {key: value for key, value in credentials.items() if key != "authorization_code"}
+        updated["access_token"] = token
+        config["credentials"] = updated
 
 
 @dataclass

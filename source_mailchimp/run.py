@@ -87,6 +87,10 @@ class SecretMaskingStream(io.TextIOBase):
         self._stream = stream
         self.secrets: list[str] = []
 
+    @property
+    def unmasked(self) -> Any:
+        return self._stream
+
     def add(self, secret: Any) -> None:
         if isinstance(secret, str) and len(secret) >= self.MINIMUM_LENGTH and secret not in self.secrets:
             self.secrets.append(secret)
@@ -179,10 +183,36 @@ def _build_source(verb: str, parsed: Any, masking: SecretMaskingStream) -> Sourc
                     message=f"The state file is not a valid list of Airbyte state messages ({type(error).__name__}).",
                     failure_type=FailureType.config_error,
                 ) from None
-    source = SourceMailchimp(catalog=catalog, config=config, state=state, config_path=parsed.config)
+    # Built with the plain stdout: the only thing printed meanwhile is the CDK's CONTROL message carrying an updated
+    # config (the access token an authorization code was exchanged for), which the platform must receive intact.
+    sys.stdout = masking.unmasked
+    try:
+        source = SourceMailchimp(catalog=catalog, config=config, state=state, config_path=parsed.config)
+    finally:
+        sys.stdout = masking
+    if catalog is not None:
+        _check_catalog(source, catalog)
     # An access token obtained from an authorization code was printed once, in the CONTROL message; never again.
     masking.add_config(source._config)
     return source
+
+
+def _check_catalog(source: SourceMailchimp, catalog: ConfiguredAirbyteCatalog) -> None:
+    """A catalog naming a stream this source does not have, or a sync mode a stream does not support, is the
+    user's mistake: say which, instead of silently reading something else."""
+    offered = {stream.name: stream.as_airbyte_stream() for stream in source.streams(source._config)}
+    problems = []
+    for configured in catalog.streams:
+        name = configured.stream.name
+        if name not in offered:
+            problems.append(f"unknown stream `{name}`")
+        elif configured.sync_mode not in offered[name].supported_sync_modes:
+            problems.append(f"`{name}` does not support {configured.sync_mode.value} sync")
+    if problems:
+        raise AirbyteTracedException(
+            message="The configured catalog does not match this source: " + "; ".join(problems) + ".",
+            failure_type=FailureType.config_error,
+        )
 
 
 def _fail(verb: str, error: Exception) -> int:

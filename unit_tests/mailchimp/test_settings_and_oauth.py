@@ -1,0 +1,213 @@
+"""Settings are validated before anything is read, each failure naming its field; OAuth tokens and codes."""
+
+import json
+
+import pytest
+
+from unit_tests.mailchimp.helpers import API, API_KEY, SANDBOX, SANDBOX_API, TOKEN, apikey_config, catalog, invoke, oauth_config, page
+
+
+def check_message(capsys, tmp_path, config):
+    out = invoke(capsys, tmp_path, "check", config)
+    status = out.status()
+    assert status["status"] == "FAILED"
+    assert "Traceback" not in out.text
+    return status["message"]
+
+
+@pytest.mark.parametrize(
+    "config, field",
+    [
+        ({"credentials": {"auth_type": "apikey", "apikey": "0123456789abcdef"}}, "credentials.apikey"),
+        ({"credentials": {"auth_type": "apikey", "apikey": "0123456789abcdef-"}}, "credentials.apikey"),
+        ({"credentials": {"auth_type": "apikey", "apikey": "0123456789abcdef-moon"}}, "credentials.apikey"),
+        ({"credentials": {"auth_type": "apikey", "apikey": ""}}, "credentials.apikey"),
+        ({"credentials": {"auth_type": "oauth2.0"}}, "credentials.access_token"),
+        ({"credentials": {"auth_type": "password"}}, "credentials.auth_type"),
+        (apikey_config(start_date="yesterday"), "start_date"),
+        (apikey_config(start_date="2024-13-45"), "start_date"),
+        (apikey_config(start_date="2999-01-01"), "start_date"),
+        (apikey_config(email_activity_date_window=-1), "email_activity_date_window"),
+        (apikey_config(email_activity_date_window="30"), "email_activity_date_window"),
+        (apikey_config(concurrency_level=11), "concurrency_level"),
+        (apikey_config(sandbox_url="https://127.0.0.1:8000"), "sandbox_url"),
+        (apikey_config(sandbox_url="http://example.com"), "sandbox_url"),
+        (apikey_config(sandbox_url="http://10.1.2.3:80"), "sandbox_url"),
+        (apikey_config(sandbox_url="http://127.0.0.1.evil.com"), "sandbox_url"),
+    ],
+)
+def test_check_fails_naming_the_bad_setting(capsys, tmp_path, api, config, field):
+    message = check_message(capsys, tmp_path, config)
+
+    assert f"`{field}`" in message
+    assert api.request_history == []
+
+
+def test_check_fails_without_credentials(capsys, tmp_path):
+    message = check_message(capsys, tmp_path, {})
+
+    assert "credentials" in message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8123", "http://localhost:8123/", "http://[::1]:8123", "http://127.5.5.5"])
+def test_loopback_sandbox_urls_are_accepted(capsys, tmp_path, api, url):
+    api.get(url.rstrip("/") + "/3.0/lists", json=page("lists", []))
+
+    out = invoke(capsys, tmp_path, "check", apikey_config(sandbox_url=url))
+
+    assert out.status()["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("start_date", ["2024-01-15", "2024-01-15T00:00:00Z", "2024-01-15T01:00:00+01:00", "2024-01-15 00:00:00"])
+def test_start_date_accepts_dates_and_date_times_in_any_offset(capsys, tmp_path, api, start_date):
+    api.get(API + "lists", json=page("lists", [{"id": "L1"}]))
+    api.get(API + "lists/L1/members", json=page("members", []))
+
+    invoke(capsys, tmp_path, "read", apikey_config(start_date=start_date), catalog(["list_members"], incremental=True))
+
+    since = {r.qs["since_last_changed"][0] for r in api.request_history if r.path.endswith("/members")}
+    assert since == {"2024-01-15t00:00:00+00:00"}  # requests-mock lower-cases query strings
+
+
+def test_a_bad_oauth_token_answered_with_200_invalid_token_fails_check_as_a_config_error(capsys, tmp_path, api):
+    api.get("https://login.mailchimp.com/oauth2/metadata", json={"error": "invalid_token", "error_description": "Invalid token"})
+
+    message = check_message(capsys, tmp_path, oauth_config())
+
+    assert "invalid_token" in message and "`credentials.access_token`" in message
+
+
+def test_a_good_oauth_token_passes_check(capsys, tmp_path, api):
+    api.get("https://login.mailchimp.com/oauth2/metadata", json={"dc": "us6", "api_endpoint": "https://us6.api.mailchimp.com"})
+    api.get(API + "lists", json=page("lists", []))
+
+    out = invoke(capsys, tmp_path, "check", oauth_config())
+
+    assert out.status()["status"] == "SUCCEEDED"
+
+
+def code_config():
+    return {
+        "credentials": {"auth_type": "oauth2.0", "client_id": "cid-123456", "client_secret": "csecret-123456",
+                        "authorization_code": "code-abcdef", "redirect_uri": "https://app.example.com/callback"},
+        "sandbox_url": SANDBOX,
+    }
+
+
+def test_an_authorization_code_is_exchanged_once_and_the_token_saved_through_a_control_message(capsys, tmp_path, api):
+    api.post(SANDBOX + "/oauth2/token", json={"access_token": "fresh-token-999", "expires_in": 0, "scope": None})
+    api.get(SANDBOX + "/oauth2/metadata", json={"dc": "us6"})
+    api.get(SANDBOX_API + "lists", json=page("lists", []))
+
+    out = invoke(capsys, tmp_path, "check", code_config())
+
+    assert out.status()["status"] == "SUCCEEDED"
+    exchange = api.request_history[0]
+    assert dict(pair.split("=") for pair in exchange.text.split("&")) == {
+        "grant_type": "authorization_code", "client_id": "cid-123456", "client_secret": "csecret-123456",
+        "redirect_uri": "https%3A%2F%2Fapp.example.com%2Fcallback", "code": "code-abcdef"}
+    (control,) = out.of_type("CONTROL")
+    saved = control["control"]["connectorConfig"]["config"]
+    assert saved["credentials"]["access_token"] == "fresh-token-999"
+    assert "authorization_code" not in saved["credentials"]
+    assert json.loads((tmp_path / "config.json").read_text()) == saved
+    # the CONTROL message carries the config to save; nothing else shows a secret
+    others = "\n".join(line for line in out.text.splitlines() if not line.startswith('{"type":"CONTROL"'))
+    assert not [s for s in ("fresh-token-999", "code-abcdef", "csecret-123456") if s in others]
+
+
+def test_a_used_or_expired_authorization_code_fails_check_saying_to_authorize_again(capsys, tmp_path, api):
+    api.post(SANDBOX + "/oauth2/token", status_code=400, json={"error": "invalid_grant"})
+
+    message = check_message(capsys, tmp_path, code_config())
+
+    assert "`credentials.authorization_code`" in message and "invalid_grant" in message
+
+
+def test_an_authorization_code_without_client_secret_fails_naming_it(capsys, tmp_path, api):
+    config = code_config()
+    del config["credentials"]["client_secret"]
+
+    message = check_message(capsys, tmp_path, config)
+
+    assert "`credentials.client_secret`" in message
+    assert api.request_history == []
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({"config": "{not json"}, "not valid JSON"),
+        ({"config": "[1, 2]"}, "JSON object"),
+    ],
+)
+def test_a_malformed_config_file_is_a_clean_config_error(capsys, tmp_path, raw, expected):
+    out = invoke(capsys, tmp_path, "read", None, catalog(["lists"]), raw=raw)
+
+    assert out.exit_code == 1
+    (error,) = out.errors()
+    assert error["failure_type"] == "config_error" and expected in error["message"]
+    assert all(line.startswith("{") for line in out.text.splitlines())  # only Airbyte messages, no bare traceback
+
+
+def test_a_missing_config_file_is_a_clean_config_error(capsys, tmp_path):
+    from source_mailchimp.run import run
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        run(["discover", "--config", str(tmp_path / "nowhere.json")])
+
+    assert exit.value.code == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    error = json.loads(line)["trace"]["error"]
+    assert error["failure_type"] == "config_error" and "does not exist" in error["message"]
+
+
+def test_a_malformed_state_file_is_a_clean_config_error(capsys, tmp_path, api):
+    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["lists"]), raw={"state": '{"lists": 5'})
+
+    assert out.exit_code == 1
+    assert out.errors()[0]["failure_type"] == "config_error" and "state" in out.errors()[0]["message"]
+    assert api.request_history == []
+
+
+@pytest.mark.parametrize(
+    "streams, incremental, expected",
+    [(["lists", "no_such_stream"], False, "unknown stream `no_such_stream`"),
+     (["lists"], True, "`lists` does not support incremental sync")],
+)
+def test_a_catalog_the_source_cannot_honour_is_a_config_error_naming_the_stream(capsys, tmp_path, api, streams, incremental, expected):
+    configured = catalog(streams)
+    if incremental:
+        configured["streams"][0]["sync_mode"] = "incremental"
+
+    out = invoke(capsys, tmp_path, "read", apikey_config(), configured)
+
+    assert out.exit_code == 1
+    (error,) = out.errors()
+    assert error["failure_type"] == "config_error" and expected in error["message"]
+    assert api.request_history == []
+
+
+def test_spec_declares_every_setting_and_the_oauth_flow(capsys, tmp_path):
+    out = invoke(capsys, tmp_path, "spec")
+
+    (spec,) = [m["spec"] for m in out.of_type("SPEC")]
+    properties = spec["connectionSpecification"]["properties"]
+    assert set(properties) >= {"credentials", "start_date", "email_activity_date_window", "sandbox_url"}
+    assert properties["sandbox_url"]["airbyte_hidden"] is True
+    assert properties["email_activity_date_window"]["minimum"] == 0
+    assert spec["advanced_auth"]["oauth_config_specification"]["oauth_connector_input_specification"]["access_token_url"] == "https://login.mailchimp.com/oauth2/token"
+    oauth, apikey = properties["credentials"]["oneOf"]
+    assert all(oauth["properties"][f]["airbyte_secret"] for f in ("client_secret", "access_token", "authorization_code"))
+    assert apikey["properties"]["apikey"]["airbyte_secret"] is True
+
+
+def test_debug_logs_of_requests_never_show_the_key_or_its_basic_auth_header(capsys, tmp_path, api):
+    api.get(API + "lists", json=page("lists", [{"id": "L1"}]))
+
+    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["lists"]), raw=None)
+    import base64
+
+    assert API_KEY not in out.text
+    assert base64.b64encode(f"anystring:{API_KEY}".encode()).decode() not in out.text
