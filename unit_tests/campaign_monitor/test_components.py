@@ -1,0 +1,267 @@
+"""Behaviour of the small Python components: error handling, backoff, OAuth, transformation, partitions."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+import requests_mock as requests_mock_module
+
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
+from airbyte_cdk.sources.types import StreamSlice
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from source_campaign_monitor.components import (
+    AddParentIdsAndUtcDates,
+    CampaignMonitorErrorHandler,
+    CampaignMonitorOAuth,
+    ClientTimeZones,
+    ConfiguredOrAllClients,
+    ParsedJsonDecoder,
+    RateLimitAwareBackoff,
+    client_id_of,
+)
+
+from .fakes import SANDBOX, SYDNEY
+
+TOKEN_URL = SANDBOX + "/oauth/token"
+
+
+def response(status: int, body: bytes | str, headers: dict | None = None) -> requests.Response:
+    r = requests.Response()
+    r.status_code = status
+    r._content = body.encode() if isinstance(body, str) else body
+    r.headers.update(headers or {})
+    r.url = "http://127.0.0.1/api/v3.3/lists/x/active.json?page=2"
+    return r
+
+
+def handler() -> CampaignMonitorErrorHandler:
+    return CampaignMonitorErrorHandler(config={}, parameters={})
+
+
+# --- error handler ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["<html><body>502 Bad Gateway</body></html>", '{"Results": [{"Email', ""])
+def test_a_200_whose_body_is_not_json_is_retried(body):
+    resolution = handler().interpret_response(response(200, body or b"\xff\xfe"))
+    assert resolution.response_action == ResponseAction.RETRY
+
+
+def test_a_200_with_json_succeeds_and_the_decoder_reuses_the_parsed_body():
+    ok = response(200, '{"Results": [1], "NumberOfPages": 1}')
+    assert handler().interpret_response(ok).response_action == ResponseAction.SUCCESS
+    setattr(ok, "_content", b"overwritten")  # the decoder must not parse again
+    assert list(ParsedJsonDecoder().decode(ok)) == [{"Results": [1], "NumberOfPages": 1}]
+
+
+def test_an_ignored_error_response_yields_no_record():
+    assert list(ParsedJsonDecoder().decode(response(404, '{"Code": 404, "Message": "gone"}'))) == [{}]
+
+
+@pytest.mark.parametrize("code", [120, 121])
+def test_an_expired_or_unknown_oauth_token_is_refreshed_then_retried(code):
+    resolution = handler().interpret_response(response(401, json.dumps({"Code": code, "Message": "Expired OAuth Token"})))
+    assert resolution.response_action == ResponseAction.REFRESH_TOKEN_THEN_RETRY
+
+
+def test_an_invalid_api_key_fails_as_a_config_error_naming_the_field():
+    resolution = handler().interpret_response(response(401, '{"Code": 50, "Message": "Must supply a valid key"}'))
+    assert resolution.response_action == ResponseAction.FAIL
+    assert resolution.failure_type.value == "config_error"
+    assert "credentials.api_key" in resolution.error_message
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_server_errors_and_rate_limits_are_retried(status):
+    assert handler().interpret_response(response(status, '{"Code": 500}')).response_action in (
+        ResponseAction.RETRY, ResponseAction.RATE_LIMITED)
+
+
+def test_connection_errors_and_read_timeouts_are_retried():
+    for error in (requests.ConnectionError("reset"), requests.ReadTimeout("stalled")):
+        assert handler().interpret_response(error).response_action == ResponseAction.RETRY
+
+
+# --- backoff ---------------------------------------------------------------------------------------------------------
+
+
+def test_backoff_waits_the_seconds_of_x_ratelimit_reset_when_there_is_no_retry_after():
+    backoff = RateLimitAwareBackoff(parameters={})
+    assert backoff.backoff_time(response(429, "{}", {"X-RateLimit-Reset": "7"}), 1) == 7.0
+
+
+def test_backoff_prefers_retry_after():
+    backoff = RateLimitAwareBackoff(parameters={})
+    assert backoff.backoff_time(response(429, "{}", {"Retry-After": "3", "X-RateLimit-Reset": "30"}), 1) == 3.0
+
+
+def test_backoff_is_exponential_with_jitter_and_bounded():
+    backoff = RateLimitAwareBackoff(parameters={}, base_seconds=1.0, max_seconds=8.0)
+    waits = [backoff.backoff_time(response(500, "{}"), attempt) for attempt in range(1, 8)]
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0 and 2.0 <= waits[2] <= 4.0
+    assert all(w <= 8.0 for w in waits)
+    assert len({round(backoff.backoff_time(requests.ConnectionError(), 3), 6) for _ in range(20)}) > 1
+
+
+def test_an_absurd_rate_limit_reset_is_capped():
+    backoff = RateLimitAwareBackoff(parameters={}, max_header_wait_seconds=900)
+    assert backoff.backoff_time(response(429, "{}", {"X-RateLimit-Reset": "86400"}), 1) == 900
+
+
+# --- transformation and partitions -----------------------------------------------------------------------------------
+
+
+def test_records_get_their_parent_ids_and_utc_dates_from_the_partition():
+    ClientTimeZones.remember("client", SYDNEY)
+    transformation = AddParentIdsAndUtcDates(config={}, parameters={}, date_fields=["Date", "ListJoinedDate"],
+                                             parent_ids={"ListID": "list_id"})
+    record = {"EmailAddress": "a@example.com", "Date": "2024-01-01 11:00:00", "ListJoinedDate": ""}
+    partition = {"list_id": "L1", "parent_slice": {"client_id": "client"}}
+    transformation.transform(record, stream_slice=StreamSlice(partition=partition, cursor_slice={}))
+    assert record == {"EmailAddress": "a@example.com", "Date": "2024-01-01T00:00:00+00:00", "ListJoinedDate": None,
+                      "ListID": "L1"}
+
+
+def test_values_of_the_parent_record_are_copied_from_the_slice_extra_fields():
+    transformation = AddParentIdsAndUtcDates(config={}, parameters={}, parent_values={"SentDate": "SentDate"})
+    record = {"EmailAddress": "a@example.com"}
+    transformation.transform(record, stream_slice=StreamSlice(partition={}, cursor_slice={},
+                                                              extra_fields={"SentDate": "2024-01-01T00:00:00+00:00"}))
+    assert record["SentDate"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_the_client_of_a_partition_is_found_through_its_parent_slices():
+    assert client_id_of({"campaign_id": "c", "parent_slice": {"client_id": "x", "parent_slice": {}}}) == "x"
+    assert client_id_of({"campaign_id": "c"}) is None
+
+
+class _AllClients:
+    def __init__(self):
+        self.called = False
+
+    def stream_slices(self):
+        self.called = True
+        yield StreamSlice(partition={"client_id": "a", "parent_slice": {}}, cursor_slice={})
+        yield StreamSlice(partition={"client_id": "b", "parent_slice": {}}, cursor_slice={})
+
+
+def test_a_configured_client_is_the_only_partition_and_clients_are_not_listed():
+    all_clients = _AllClients()
+    router = ConfiguredOrAllClients(config={"api_client_id": "x"}, parameters={}, all_clients=all_clients)
+    assert [s.partition for s in router.stream_slices()] == [{"client_id": "x"}]
+    assert not all_clients.called
+
+
+def test_without_a_configured_client_every_listed_client_is_a_partition():
+    router = ConfiguredOrAllClients(config={"api_client_id": ""}, parameters={}, all_clients=_AllClients())
+    assert [s.partition for s in router.stream_slices()] == [{"client_id": "a"}, {"client_id": "b"}]
+
+
+# --- OAuth -----------------------------------------------------------------------------------------------------------
+
+
+def oauth(config) -> CampaignMonitorOAuth:
+    return CampaignMonitorOAuth(config=config, parameters={}, token_url=TOKEN_URL)
+
+
+def oauth_config(**credentials):
+    return {"credentials": {"auth_type": "oauth2.0", "client_id": "123", "client_secret": "app-secret", **credentials}}
+
+
+def control_messages(output: str) -> list[dict]:
+    return [json.loads(line)["control"] for line in output.splitlines() if '"CONTROL"' in line]
+
+
+def test_a_refresh_token_is_exchanged_for_a_bearer_token_once_for_every_stream():
+    config = oauth_config(refresh_token="refresh-1")
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, json={"access_token": "access-1", "expires_in": 1209600, "refresh_token": "refresh-1"})
+        first, second = oauth(config), oauth(config)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert first.get_auth_header() == {"Authorization": "Bearer access-1"}
+            assert second.get_auth_header() == {"Authorization": "Bearer access-1"}
+        assert mocker.call_count == 1
+        form = dict(pair.split("=") for pair in mocker.last_request.text.split("&"))
+        assert form["grant_type"] == "refresh_token" and form["refresh_token"] == "refresh-1"
+    assert control_messages(out.getvalue()) == []  # same refresh token: nothing to persist
+
+
+def test_a_rotated_refresh_token_is_persisted_with_a_control_message():
+    config = oauth_config(refresh_token="refresh-1")
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, json={"access_token": "access-2", "expires_in": 3600, "refresh_token": "refresh-2"})
+        out = io.StringIO()
+        with redirect_stdout(out):
+            oauth(config).get_auth_header()
+    (control,) = control_messages(out.getvalue())
+    assert control["connectorConfig"]["config"]["credentials"]["refresh_token"] == "refresh-2"
+    assert config["credentials"]["refresh_token"] == "refresh-2"
+
+
+def test_an_authorization_code_is_exchanged_once_and_dropped_from_the_persisted_config():
+    config = oauth_config(authorization_code="code-1", redirect_uri="https://app.example.com/cb")
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, json={"access_token": "access-1", "expires_in": 3600, "refresh_token": "refresh-1"})
+        out = io.StringIO()
+        with redirect_stdout(out):
+            authenticator = oauth(config)
+            authenticator.get_auth_header()
+            authenticator.get_auth_header()
+        assert mocker.call_count == 1
+        form = dict(pair.split("=", 1) for pair in mocker.last_request.text.split("&"))
+        assert form["grant_type"] == "authorization_code" and form["code"] == "code-1"
+        assert form["client_secret"] == "app-secret" and "redirect_uri" in form
+    (control,) = control_messages(out.getvalue())
+    persisted = control["connectorConfig"]["config"]["credentials"]
+    assert persisted["refresh_token"] == "refresh-1" and "authorization_code" not in persisted
+
+
+def test_the_token_is_refreshed_before_it_expires():
+    config = oauth_config(refresh_token="refresh-1", access_token="old",
+                          token_expiry_date=(datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat())
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, json={"access_token": "new", "expires_in": 3600, "refresh_token": "refresh-1"})
+        assert oauth(config).get_auth_header() == {"Authorization": "Bearer new"}
+
+
+def test_a_valid_access_token_in_the_config_is_used_without_a_refresh():
+    config = oauth_config(refresh_token="refresh-1", access_token="still-good",
+                          token_expiry_date=(datetime.now(timezone.utc) + timedelta(days=3)).isoformat())
+    with requests_mock_module.Mocker() as mocker:
+        assert oauth(config).get_auth_header() == {"Authorization": "Bearer still-good"}
+        assert mocker.call_count == 0
+
+
+def test_a_forced_refresh_replaces_the_token_after_code_121():
+    config = oauth_config(refresh_token="refresh-1", access_token="expired",
+                          token_expiry_date=(datetime.now(timezone.utc) + timedelta(days=3)).isoformat())
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, json={"access_token": "fresh", "expires_in": 3600, "refresh_token": "refresh-1"})
+        authenticator = oauth(config)
+        authenticator.refresh_and_set_access_token()
+        assert authenticator.get_auth_header() == {"Authorization": "Bearer fresh"}
+
+
+def test_a_revoked_refresh_token_is_a_config_error_that_says_to_reauthenticate():
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, status_code=400,
+                    json={"error": "invalid_grant", "error_description": "Specified refresh_token was invalid or expired"})
+        with pytest.raises(AirbyteTracedException) as raised:
+            oauth(oauth_config(refresh_token="rt-123-secret")).get_auth_header()
+    assert raised.value.failure_type.value == "config_error"
+    assert "Re-authenticate" in raised.value.message and "rt-123-secret" not in raised.value.message
+
+
+def test_a_failing_token_endpoint_is_retried_then_reported_as_transient(monkeypatch):
+    monkeypatch.setattr("source_campaign_monitor.components.time.sleep", lambda seconds: None)
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, [{"status_code": 503}, {"status_code": 200, "text": "<html>"},
+                                {"json": {"access_token": "a", "expires_in": 60, "refresh_token": "r"}}])
+        assert oauth(oauth_config(refresh_token="r")).token == "Bearer a"
+        assert mocker.call_count == 3
