@@ -271,9 +271,10 @@ def run(args: Optional[List[str]] = None) -> None:
         state: list = []
         config: Optional[Mapping[str, Any]] = None
         if verb in ("check", "discover", "read"):
-            config = normalize_config(read_json_file(_argument(args, "--config"), "config"))
-            if not isinstance(config, dict):
+            raw_config = read_json_file(_argument(args, "--config"), "config")
+            if not isinstance(raw_config, dict):
                 raise _config_error("The config file must hold a JSON object.")
+            config = normalize_config(raw_config)
             register_secrets(config)
             problems = config_problems(config)
             if problems:

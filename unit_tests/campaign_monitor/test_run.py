@@ -1,0 +1,131 @@
+"""The entry point: settings checked field by field, bad files and states ending as clean errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from source_campaign_monitor.run import (
+    config_problems,
+    is_loopback_http_url,
+    normalize_config,
+    run,
+    without_global_fallback,
+)
+
+GOOD = {"credentials": {"auth_type": "api_key", "api_key": "k" * 20}}
+
+
+def messages(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("url, accepted", [
+    ("http://127.0.0.1:8000", True), ("http://localhost:1", True), ("http://[::1]:8080/", True),
+    ("http://127.1.2.3", True), ("https://127.0.0.1:8000", False), ("http://10.0.0.1", False),
+    ("http://example.com", False), ("http://user:pw@127.0.0.1", False), ("ftp://127.0.0.1", False),
+    ("http://127.0.0.1:notaport", False), (42, False),
+])
+def test_the_sandbox_url_accepts_only_http_on_a_loopback_host(url, accepted):
+    assert is_loopback_http_url(url) is accepted
+
+
+@pytest.mark.parametrize("config, field", [
+    ({}, "credentials"),
+    ({"credentials": {"auth_type": "api_key"}}, "credentials.api_key"),
+    ({"credentials": {"auth_type": "api_key", "api_key": 12}}, "credentials.api_key"),
+    ({"credentials": {"auth_type": "oauth2.0", "client_id": "1", "client_secret": "s"}}, "credentials.refresh_token"),
+    ({"credentials": {"auth_type": "oauth2.0", "client_secret": "s", "refresh_token": "r"}}, "credentials.client_id"),
+    ({"credentials": {"auth_type": "oauth2.0", "client_id": "1", "client_secret": "s", "authorization_code": "c"}},
+     "credentials.redirect_uri"),
+    ({"credentials": {"auth_type": "magic"}}, "credentials.auth_type"),
+    ({**GOOD, "start_date": "01/02/2024"}, "start_date"),
+    ({**GOOD, "start_date": "2999-01-01"}, "start_date"),
+    ({**GOOD, "start_date": 20240101}, "start_date"),
+    ({**GOOD, "api_client_id": 7}, "api_client_id"),
+    ({**GOOD, "num_workers": 50}, "num_workers"),
+    ({**GOOD, "num_workers": "4"}, "num_workers"),
+    ({**GOOD, "sandbox_url": "http://169.254.169.254"}, "sandbox_url"),
+])
+def test_each_bad_setting_is_reported_naming_its_field(config, field):
+    problems = config_problems(normalize_config(config))
+    assert problems and any(p.startswith(field) for p in problems), problems
+
+
+def test_a_good_config_has_no_problem():
+    assert config_problems(normalize_config({**GOOD, "start_date": "2024-01-01T00:00:00Z", "api_client_id": ""})) == []
+    assert config_problems(normalize_config({**GOOD, "start_date": "2024-01-01"})) == []
+
+
+def test_a_flat_singer_style_config_is_moved_under_credentials():
+    flat = {"client_id": "123", "client_secret": "s", "refresh_token": "r", "api_client_id": "c"}
+    config = normalize_config(flat)
+    assert config["credentials"] == {"auth_type": "oauth2.0", "client_id": "123", "client_secret": "s", "refresh_token": "r"}
+    assert normalize_config({"api_key": "k"})["credentials"] == {"auth_type": "api_key", "api_key": "k"}
+
+
+def test_check_with_a_bad_setting_reports_failed_without_any_request(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**GOOD, "sandbox_url": "http://example.com"}))
+    run(["check", "--config", str(path)])
+    (status,) = [m["connectionStatus"] for m in messages(capsys) if m["type"] == "CONNECTION_STATUS"]
+    assert status["status"] == "FAILED" and "sandbox_url" in status["message"]
+
+
+@pytest.mark.parametrize("content, expected", [(None, "cannot be read"), ("{oops", "not valid JSON"), ("[1, 2]", "JSON object")])
+def test_a_missing_or_malformed_config_file_is_a_config_error_trace(tmp_path, capsys, content, expected):
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exited:
+        run(["discover", "--config", str(path)])
+    assert exited.value.code == 1
+    (error,) = [m["trace"]["error"] for m in messages(capsys) if m["type"] == "TRACE"]
+    assert error["failure_type"] == "config_error" and expected in error["message"]
+
+
+def _read_with_state(tmp_path, capsys, state) -> dict:
+    (tmp_path / "config.json").write_text(json.dumps({**GOOD, "sandbox_url": "http://127.0.0.1:9"}))
+    (tmp_path / "catalog.json").write_text(json.dumps({"streams": []}))
+    (tmp_path / "state.json").write_text(state if isinstance(state, str) else json.dumps(state))
+    with pytest.raises(SystemExit):
+        run(["read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json"),
+             "--state", str(tmp_path / "state.json")])
+    (error,) = [m["trace"]["error"] for m in messages(capsys) if m["type"] == "TRACE"]
+    return error
+
+
+@pytest.mark.parametrize("state, expected", [
+    ("[{", "not valid JSON"),
+    ({"campaigns": {"SentDate": "2024"}}, "legacy"),
+    ([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "mailchimp_members"}, "stream_state": {}}}],
+     "unknown stream"),
+    ([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "campaigns"}, "stream_state": [1]}}],
+     "not an object"),
+    (["not a message"], "not a STREAM state"),
+])
+def test_a_malformed_foreign_or_legacy_state_is_a_config_error(tmp_path, capsys, state, expected):
+    error = _read_with_state(tmp_path, capsys, state)
+    assert error["failure_type"] == "config_error" and expected in error["message"]
+
+
+def test_a_catalog_with_an_unsupported_sync_mode_is_a_config_error(tmp_path, capsys):
+    (tmp_path / "config.json").write_text(json.dumps({**GOOD, "sandbox_url": "http://127.0.0.1:9"}))
+    stream = {"name": "lists", "json_schema": {}, "supported_sync_modes": ["full_refresh"]}
+    catalog = {"streams": [{"stream": stream, "sync_mode": "incremental", "destination_sync_mode": "append"}]}
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    with pytest.raises(SystemExit):
+        run(["read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")])
+    (error,) = [m["trace"]["error"] for m in messages(capsys) if m["type"] == "TRACE"]
+    assert error["failure_type"] == "config_error" and "incremental" in error["message"]
+
+
+def test_the_global_fallback_cursor_is_dropped_so_new_partitions_start_at_start_date():
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "list_active_subscribers"}, "stream_state": {
+        "use_global_cursor": False, "state": {"Date": "2024-11-01T00:00:00+0000"}, "lookback_window": 3,
+        "states": [{"partition": {"list_id": "a"}, "cursor": {"Date": "2024-11-01T00:00:00+0000"}}]}}}]
+    (cleaned,) = without_global_fallback(state)
+    assert cleaned["stream"]["stream_state"] == {
+        "use_global_cursor": False, "states": [{"partition": {"list_id": "a"}, "cursor": {"Date": "2024-11-01T00:00:00+0000"}}]}
+    assert "state" in state[0]["stream"]["stream_state"]  # the input is left as it was
