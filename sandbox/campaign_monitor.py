@@ -114,7 +114,6 @@ import json
 import math
 import random
 import re
-import socket
 import sys
 import threading
 import time
@@ -575,6 +574,12 @@ class CampaignMonitorApp(SandboxApp):
         return Response(429, {"Code": 429, "Message": "Rate limit exceeded"}, headers={
             "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"})
 
+    def throttled(self, request: Request, wait_seconds: int) -> Response:
+        """Campaign Monitor says how long to wait in X-RateLimit-Reset, never in Retry-After."""
+        response = self.overloaded(request)
+        response.headers["X-RateLimit-Reset"] = str(wait_seconds)
+        return response
+
     def not_found(self, request: Request) -> Response:
         return Response(404, {"Code": 404, "Message": f"The requested resource {request.path} was not found"})
 
@@ -826,29 +831,6 @@ class _RateLimited(Exception):
         self.headers = headers
 
 
-class _CampaignMonitorServer(SandboxServer):
-    """The shared server, except that an injected 429 looks like Campaign Monitor's (no Retry-After, the wait is in
-    X-RateLimit-Reset), and that responses on a kept-alive connection are not held back ~40 ms by Nagle's algorithm
-    meeting the client's delayed ACK (the handler writes headers and body separately; a real API has no such stall)."""
-
-    def _handler_class(self) -> type:
-        base = super()._handler_class()
-
-        class NoDelayHandler(base):  # type: ignore[misc, valid-type]
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        return NoDelayHandler
-
-    def handle(self, request: Request) -> tuple[Response, str | None]:
-        response, fault = super().handle(request)
-        if fault == "429":
-            response.headers.pop("Retry-After", None)
-            response.headers["X-RateLimit-Reset"] = str(self.faults.retry_after)
-        return response, fault
-
-
 class CampaignMonitorSandbox:
     """One Campaign Monitor account (see the module docstring) served on 127.0.0.1.
 
@@ -900,7 +882,7 @@ class CampaignMonitorSandbox:
         self.oauth["authorization_code"] = self.new_authorization_code()
         self.oauth["access_token"], self.oauth["refresh_token"] = self._issue()
         self.app = CampaignMonitorApp(self)
-        self.server: SandboxServer = _CampaignMonitorServer(
+        self.server: SandboxServer = SandboxServer(
             self.app, latency=latency, item_latency=item_latency, max_connections=max_connections, faults=faults,
             port=port)
 

@@ -634,7 +634,6 @@ class MailchimpData:
         }
 
     def _generate_campaigns(self) -> None:
-        rng = self.rng
         lists = [l for l in self.data["lists"] if self.data["members"][l["id"]]]
         plan = ["sent"] * 15 + ["save", "save", "save", "schedule", "sent"]
         emails_per_campaign = max(6, round(200 * self.scale))

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "stall", "truncated", "html")
@@ -94,6 +94,12 @@ class SandboxApp:
 
     def server_error(self, request: Request, status: int) -> Response:
         return Response(status, {"error": f"server error {status}"})
+
+    def throttled(self, request: Request, wait_seconds: int) -> Response:
+        """A rate-limit answer that tells the client how long to wait: by default `Retry-After`."""
+        response = self.overloaded(request)
+        response.headers["Retry-After"] = str(wait_seconds)
+        return response
 
 
 @dataclass
@@ -207,9 +213,7 @@ class SandboxServer:
             if fault in ("500", "502", "503"):
                 return self.app.server_error(request, int(fault)), fault
             if fault == "429":
-                response = self.app.overloaded(request)
-                response.headers.setdefault("Retry-After", str(self.faults.retry_after))
-                return response, fault
+                return self.app.throttled(request, self.faults.retry_after), fault
             response = self.app.dispatch(request)
             if self.item_latency and response.items:
                 time.sleep(self.item_latency * response.items)
@@ -223,6 +227,9 @@ class SandboxServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are written separately: with Nagle's algorithm on, each response of a kept-alive
+            # connection would wait ~40 ms for the client's delayed ACK, a stall no real API has.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet: the log list is the record
                 pass
