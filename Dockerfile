@@ -30,15 +30,16 @@ COPY . ./
 RUN python3 -m pip install --no-cache-dir --no-deps --force-reinstall . \
     && rm -rf build ./*.egg-info
 
-# Everything below depends on the connector being built.
+# Everything below depends on the connector being built. As in Airbyte's Python connector images, the entrypoint is a
+# script that runs the connector's console script, and AIRBYTE_ENTRYPOINT tells the platform its path.
 ARG CONNECTOR=source-mailchimp
 RUN case "${CONNECTOR}" in \
         source-mailchimp|source-campaign-monitor) ;; \
         *) echo "CONNECTOR must be source-mailchimp or source-campaign-monitor, not '${CONNECTOR}'" >&2; exit 1 ;; \
     esac \
     && command -v "${CONNECTOR}" >/dev/null \
-    && printf '#!/bin/sh\nexec %s "$@"\n' "${CONNECTOR}" > /airbyte/entrypoint.sh \
-    && chmod 755 /airbyte/entrypoint.sh
+    && printf '#!/bin/sh\nexec %s "$@"\n' "${CONNECTOR}" > /entrypoint.sh \
+    && chmod 755 /entrypoint.sh
 
 LABEL io.airbyte.name="email-marketing-sources/${CONNECTOR}" \
       io.airbyte.version="0.1.0"
@@ -46,5 +47,5 @@ LABEL io.airbyte.name="email-marketing-sources/${CONNECTOR}" \
 # The `airbyte` user, by its uid: Kubernetes' runAsNonRoot can verify only a numeric user.
 USER 1000
 
-ENV AIRBYTE_ENTRYPOINT="/airbyte/entrypoint.sh"
-ENTRYPOINT ["/airbyte/entrypoint.sh"]
+ENV AIRBYTE_ENTRYPOINT="/entrypoint.sh"
+ENTRYPOINT ["/entrypoint.sh"]

@@ -224,6 +224,15 @@ def test_read_in_container_emits_the_records_of_the_same_read_outside(images, sa
     assert sb.api_key not in inside.output
 
 
+def test_build_refuses_a_connector_the_package_does_not_provide(podman):
+    completed = subprocess.run(
+        ["bash", str(SCRIPT), "build", "source-mailchimps", "localhost/source-mailchimps:test"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert completed.returncode != 0
+    assert "CONNECTOR must be source-mailchimp or source-campaign-monitor" in completed.stdout + completed.stderr
+
+
 # Airbyte's python-connector-base, as far as the Dockerfile relies on it: Debian with python3, run as root, and a
 # system user `airbyte` with uid 1000 (its group a system group) owning /airbyte, /secrets and /config.
 AIRBYTE_LIKE_BASE = """\
