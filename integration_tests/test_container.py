@@ -205,6 +205,18 @@ def test_check_in_container_succeeds_with_sandbox_credentials_and_fails_naming_n
 
 
 @pytest.mark.parametrize("connector", CONNECTORS)
+def test_discover_in_container_equals_discover_of_installed_command(images, sandboxes, tmp_path, connector):
+    sb = sandboxes(connector)
+    spec = run_source(connector, "spec", tmp_path).spec()
+    config = api_key_config(spec, sb.api_key, sb.url)
+    inside = run_in_container(images(connector), "discover", tmp_path, config=config)
+    outside = run_source(connector, "discover", tmp_path, config=config)
+    assert inside.returncode == 0, inside.output[-3000:]
+    assert inside.catalog() == outside.catalog()
+    assert inside.catalog()["streams"]
+
+
+@pytest.mark.parametrize("connector", CONNECTORS)
 def test_read_in_container_emits_the_records_of_the_same_read_outside(images, sandboxes, tmp_path, connector):
     sb = sandboxes(connector)
     spec = run_source(connector, "spec", tmp_path).spec()
