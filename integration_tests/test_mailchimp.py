@@ -1,0 +1,314 @@
+"""The installed `source-mailchimp` command, run as Airbyte runs it (a subprocess), against the Mailchimp sandbox:
+spec, check, discover, a full read compared record for record with the sandbox's data, every record validated against
+its discovered schema, an incremental read after changes, the email activity date window and a resumed sync."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from integration_tests.harness import SourceRun, configured_catalog, run_source
+from sandbox.mailchimp import MailchimpSandbox
+
+COMMAND = "source-mailchimp"
+SCALE = 0.1
+
+STREAMS = {
+    # name: (primary key, cursor field or None)
+    "lists": (["id"], None),
+    "list_members": (["id", "list_id"], "last_changed"),
+    "list_segments": (["id"], "updated_at"),
+    "list_segment_members": (["id", "segment_id"], None),
+    "campaigns": (["id"], "create_time"),
+    "automations": (["id"], "create_time"),
+    "reports": (["id"], None),
+    "reports_email_activity": (["action", "campaign_id", "email_id", "timestamp"], "timestamp"),
+    "unsubscribes": (["campaign_id", "email_id"], None),
+    "tags": (["id", "list_id"], None),
+    "interest_categories": (["id"], None),
+    "interests": (["id"], None),
+}
+
+
+def apikey_config(sb: MailchimpSandbox, **settings: Any) -> dict[str, Any]:
+    return {"credentials": {"auth_type": "apikey", "apikey": sb.api_key}, "sandbox_url": sb.url, **settings}
+
+
+def oauth_config(sb: MailchimpSandbox, **credentials: Any) -> dict[str, Any]:
+    return {
+        "credentials": {"auth_type": "oauth2.0", "client_id": sb.oauth["client_id"],
+                        "client_secret": sb.oauth["client_secret"], **credentials},
+        "sandbox_url": sb.url,
+    }
+
+
+def secrets_of(sb: MailchimpSandbox) -> list[str]:
+    return [sb.api_key, sb.oauth["client_secret"], sb.oauth["access_token"], sb.oauth["authorization_code"]]
+
+
+def assert_no_secret(run: SourceRun, sb: MailchimpSandbox) -> None:
+    # A CONTROL message carries the config Airbyte must save; nothing else may show a secret.
+    output = "\n".join(line for line in run.output.splitlines() if not line.startswith('{"type":"CONTROL"'))
+    assert [s for s in secrets_of(sb) if s in output] == []
+
+
+def expected_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """What each stream must emit, from the sandbox's ground truth."""
+    def flat(mapping: dict[Any, list[dict]]) -> list[dict]:
+        return [item for items in mapping.values() for item in items]
+
+    segment_list = {segment["id"]: list_id for list_id, segments in data["segments"].items() for segment in segments}
+    return {
+        "lists": data["lists"],
+        "list_members": flat(data["members"]),
+        "list_segments": flat(data["segments"]),
+        "list_segment_members": [
+            {**member, "segment_id": segment_id, "list_id": segment_list[segment_id]}
+            for segment_id, members in data["segment_members"].items() for member in members
+        ],
+        "campaigns": data["campaigns"],
+        "automations": data["automations"],
+        "reports": data["reports"],
+        "reports_email_activity": [
+            {**{k: v for k, v in email.items() if k != "activity"}, **item}
+            for email in flat(data["email_activity"]) for item in email["activity"]
+        ],
+        "unsubscribes": flat(data["unsubscribes"]),
+        "tags": [{**tag, "list_id": list_id} for list_id, tags in data["tags"].items() for tag in tags],
+        "interest_categories": flat(data["interest_categories"]),
+        "interests": flat(data["interests"]),
+    }
+
+
+def keyed(stream: str, records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """Records by primary key. The CDK's message serializer leaves out a record's top-level fields whose value is
+    null (nested nulls stay): absent and null are the same to a destination, so they compare equal here."""
+    key = STREAMS[stream][0]
+    by_key = {tuple(record[k] for k in key): {f: v for f, v in record.items() if v is not None} for record in records}
+    assert len(by_key) == len(records), f"{stream}: duplicate primary keys"
+    return by_key
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with MailchimpSandbox(scale=SCALE, seed=0) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mailchimp")
+
+
+@pytest.fixture(scope="module")
+def discovered(sandbox, workdir) -> dict[str, Any]:
+    run = run_source(COMMAND, "discover", workdir, config=apikey_config(sandbox))
+    assert run.returncode == 0, run.output
+    return run.catalog()
+
+
+@pytest.fixture(scope="module")
+def full_read(sandbox, workdir, discovered) -> SourceRun:
+    sandbox.server.reset_log()
+    run = run_source(COMMAND, "read", workdir, config=apikey_config(sandbox),
+                     catalog=configured_catalog(discovered, sync_mode="incremental"))
+    assert run.returncode == 0, run.output
+    run.requests = sandbox.server.requests()  # the requests of this read only
+    return run
+
+
+def test_spec_is_printed_without_a_config(workdir):
+    run = run_source(COMMAND, "spec", workdir)
+
+    assert run.returncode == 0
+    spec = run.spec()
+    assert spec["connectionSpecification"]["properties"]["sandbox_url"]["airbyte_hidden"] is True
+    assert spec["advanced_auth"]["auth_flow_type"] == "oauth2.0"
+
+
+def test_check_succeeds_with_a_good_api_key(sandbox, workdir):
+    run = run_source(COMMAND, "check", workdir, config=apikey_config(sandbox))
+
+    assert run.connection_status()["status"] == "SUCCEEDED"
+    assert_no_secret(run, sandbox)
+
+
+def test_check_fails_with_a_rejected_api_key_without_printing_it(sandbox, workdir):
+    config = apikey_config(sandbox)
+    config["credentials"]["apikey"] = sandbox.wrong_dc_api_key
+
+    run = run_source(COMMAND, "check", workdir, config=config)
+
+    status = run.connection_status()
+    assert status["status"] == "FAILED" and "401" in status["message"]
+    assert sandbox.wrong_dc_api_key not in run.output
+
+
+def test_check_succeeds_with_a_good_oauth_token(sandbox, workdir):
+    run = run_source(COMMAND, "check", workdir, config=oauth_config(sandbox, access_token=sandbox.oauth["access_token"]))
+
+    assert run.connection_status()["status"] == "SUCCEEDED"
+    assert_no_secret(run, sandbox)
+
+
+def test_check_fails_with_a_bad_oauth_token_as_a_config_error(sandbox, workdir):
+    run = run_source(COMMAND, "check", workdir, config=oauth_config(sandbox, access_token="not-a-valid-token-123"))
+
+    status = run.connection_status()
+    assert status["status"] == "FAILED" and "invalid_token" in status["message"]
+
+
+def test_an_authorization_code_is_exchanged_once_and_saved_as_a_token(sandbox, workdir):
+    code = sandbox.new_authorization_code()
+    config = oauth_config(sandbox, authorization_code=code, redirect_uri=sandbox.oauth["redirect_uri"])
+
+    first = run_source(COMMAND, "check", workdir, config=config)
+
+    assert first.connection_status()["status"] == "SUCCEEDED", first.output
+    (saved,) = first.control_configs()
+    assert saved["credentials"]["access_token"] == sandbox.oauth["access_token"]
+    assert "authorization_code" not in saved["credentials"]
+    assert json.loads((workdir / "config.json").read_text()) == saved
+    assert code not in first.output
+    # the saved config works; the code itself is spent
+    assert run_source(COMMAND, "check", workdir, config=saved).connection_status()["status"] == "SUCCEEDED"
+    second = run_source(COMMAND, "check", workdir, config=config)
+    assert second.connection_status()["status"] == "FAILED"
+    assert "`credentials.authorization_code`" in second.connection_status()["message"]
+
+
+def test_discover_offers_every_stream_with_its_keys_and_cursor(discovered):
+    streams = {stream["name"]: stream for stream in discovered["streams"]}
+
+    assert set(streams) == set(STREAMS)
+    for name, (primary_key, cursor) in STREAMS.items():
+        stream = streams[name]
+        assert stream["source_defined_primary_key"] == [[k] for k in primary_key], name
+        if cursor:
+            assert stream["supported_sync_modes"] == ["full_refresh", "incremental"], name
+            assert stream["default_cursor_field"] == [cursor], name
+            assert stream["source_defined_cursor"] is True
+        else:
+            assert stream["supported_sync_modes"] == ["full_refresh"], name
+        for field in primary_key + ([cursor] if cursor else []):
+            assert field in stream["json_schema"]["properties"], (name, field)
+
+
+def test_a_full_read_returns_exactly_the_sandbox_data(sandbox, full_read):
+    expected = expected_records(sandbox.data)
+    read = full_read.records_by_stream()
+
+    assert set(read) == set(STREAMS)
+    for stream in STREAMS:
+        got, want = keyed(stream, read[stream]), keyed(stream, expected[stream])
+        assert got.keys() == want.keys(), stream
+        mismatched = [key for key in want if got[key] != want[key]]
+        assert mismatched == [], (stream, mismatched[:3])
+
+
+def test_every_record_matches_its_discovered_schema(discovered, full_read):
+    validators = {s["name"]: jsonschema.Draft7Validator(s["json_schema"]) for s in discovered["streams"]}
+
+    problems = []
+    for stream, records in full_read.records_by_stream().items():
+        for record in records:
+            problems += [f"{stream}: {error.message}" for error in validators[stream].iter_errors(record)]
+
+    assert problems[:5] == []
+
+
+def test_the_read_asks_for_archived_members_and_sorts_by_last_changed(sandbox, full_read):
+    member_requests = [r for r in full_read.requests if r.path.endswith("/members") and "/segments/" not in r.path]
+
+    assert member_requests
+    assert {r.query.get("sort_field") for r in member_requests} == {"last_changed"}
+    assert {r.query.get("status") for r in member_requests} == {None, "archived"}
+    archived = [m for m in full_read.records("list_members") if m["status"] == "archived"]
+    assert archived
+
+
+def test_the_read_leaks_no_secret(sandbox, full_read):
+    assert_no_secret(full_read, sandbox)
+
+
+def test_an_incremental_read_after_changes_returns_exactly_the_changed_records(discovered, workdir):
+    with MailchimpSandbox(scale=SCALE, seed=1) as sb:
+        catalog = configured_catalog(discovered, sync_mode="incremental")
+        first = run_source(COMMAND, "read", workdir, config=apikey_config(sb), catalog=catalog)
+        assert first.returncode == 0, first.output
+        changed = sb.mutate()
+        sb.server.reset_log()
+
+        second = run_source(COMMAND, "read", workdir, config=apikey_config(sb), catalog=catalog, state=first.final_state())
+
+        assert second.returncode == 0, second.output
+        got = second.records_by_stream()
+        assert {(m["list_id"], m["id"]) for m in got.get("list_members", [])} == changed["members"]
+        assert {(s["list_id"], s["id"]) for s in got.get("list_segments", [])} == changed["segments"]
+        assert {c["id"] for c in got.get("campaigns", [])} == changed["campaigns"]
+        assert {a["id"] for a in got.get("automations", [])} == changed["automations"]
+        assert {(a["campaign_id"], a["email_id"], a["action"], a["timestamp"])
+                for a in got.get("reports_email_activity", [])} == changed["email_activity"]
+        # campaigns without new opens or clicks are not asked for their activity
+        activity_requests = {r.path.split("/")[3] for r in sb.server.requests("/3.0/reports/") if r.path.endswith("/email-activity")}
+        sent = {r["id"] for r in sb.data["reports"]}
+        assert len(activity_requests) < len(sent)
+        assert {c for c, *_ in changed["email_activity"]} <= activity_requests
+
+
+def test_the_email_activity_date_window_reads_only_recently_sent_campaigns(sandbox, workdir, discovered):
+    sent = sorted(sandbox.data["reports"], key=lambda r: r["send_time"])
+    cut = datetime.fromisoformat(sent[len(sent) // 2]["send_time"])
+    window = (datetime.now(timezone.utc) - cut).days  # campaigns sent in the last `window` days
+    boundary = datetime.now(timezone.utc).timestamp() - window * 86400
+    recent = {r["id"] for r in sent if datetime.fromisoformat(r["send_time"]).timestamp() >= boundary}
+    assert 0 < len(recent) < len(sent)
+
+    run = run_source(COMMAND, "read", workdir, config=apikey_config(sandbox, email_activity_date_window=window),
+                     catalog=configured_catalog(discovered, ["reports_email_activity"]))
+
+    assert run.returncode == 0, run.output
+    assert {r["campaign_id"] for r in run.records("reports_email_activity")} <= recent
+    expected = [a for a in expected_records(sandbox.data)["reports_email_activity"] if a["campaign_id"] in recent]
+    assert keyed("reports_email_activity", run.records("reports_email_activity")).keys() == keyed(
+        "reports_email_activity", expected).keys()
+
+
+def test_a_sync_resumed_from_a_mid_sync_state_loses_no_record(sandbox, workdir, discovered, full_read):
+    stream = "list_members"
+    messages = [m for m in full_read.messages if m["type"] in ("RECORD", "STATE")]
+    states = [i for i, m in enumerate(messages)
+              if m["type"] == "STATE" and m["state"]["stream"]["stream_descriptor"]["name"] == stream]
+    cut = states[len(states) // 2]  # a state emitted while the stream was still being read
+    before = [m["record"]["data"] for m in messages[:cut] if m["type"] == "RECORD" and m["record"]["stream"] == stream]
+    state = messages[cut]["state"]
+
+    resumed = run_source(COMMAND, "read", workdir, config=apikey_config(sandbox),
+                         catalog=configured_catalog(discovered, [stream], sync_mode="incremental"), state=[state])
+
+    assert resumed.returncode == 0, resumed.output
+    union = keyed(stream, list({(r["id"], r["list_id"]): r for r in before + resumed.records(stream)}.values()))
+    assert union.keys() == keyed(stream, expected_records(sandbox.data)[stream]).keys()
+    assert len(resumed.records(stream)) < len(full_read.records(stream)) or len(before) == 0
+
+
+def test_start_date_keeps_old_lists_and_campaigns_but_filters_their_members_and_activity(sandbox, workdir, discovered):
+    start = "2025-01-01T00:00:00Z"  # also the sandbox's boundary value: `since` is exclusive
+    run = run_source(COMMAND, "read", workdir, config=apikey_config(sandbox, start_date=start),
+                     catalog=configured_catalog(discovered, ["lists", "campaigns", "list_members", "reports_email_activity"],
+                                                sync_mode="incremental"))
+
+    assert run.returncode == 0, run.output
+    assert len(run.records("lists")) == len(sandbox.data["lists"])
+    assert len(run.records("campaigns")) == len(sandbox.data["campaigns"])
+    members = expected_records(sandbox.data)["list_members"]
+    assert keyed("list_members", run.records("list_members")).keys() == keyed(
+        "list_members", [m for m in members if m["last_changed"] > "2025-01-01T00:00:00+00:00"]).keys()
+    activity = expected_records(sandbox.data)["reports_email_activity"]
+    assert keyed("reports_email_activity", run.records("reports_email_activity")).keys() == keyed(
+        "reports_email_activity", [a for a in activity if a["timestamp"] > "2025-01-01T00:00:00+00:00"]).keys()
