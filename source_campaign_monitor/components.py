@@ -173,6 +173,43 @@ def _partition_of(stream_slice: Any) -> Mapping[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Cursor values
+# --------------------------------------------------------------------------------------------------------------------
+
+ISO_CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+def install_fast_iso_cursor_parsing() -> None:
+    """Makes the CDK's DatetimeParser read this connector's cursor format with ``datetime.fromisoformat`` (C code)
+    instead of ``strptime`` (Python): the concurrent cursor parses the cursor value of every record, and profiling a
+    scale-3 sync showed ``strptime`` at a fifth of all CPU. Only the exact format ``%Y-%m-%dT%H:%M:%S%z`` takes the
+    fast path, and any value it cannot read falls back to ``strptime``, so results are identical (unit-tested).
+
+    Why not YAML: the cursor's date parsing is not a component the manifest can replace."""
+    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+    if getattr(DatetimeParser.parse, "_campaign_monitor_fast_path", False):
+        return
+    strptime_parse = DatetimeParser.parse
+
+    def parse(self: Any, date: Union[str, int], format: str) -> datetime:
+        if format == ISO_CURSOR_FORMAT and isinstance(date, str) and len(date) >= 20 and date[10] == "T":
+            try:
+                parsed = datetime.fromisoformat(date)
+            except ValueError:
+                return strptime_parse(self, date, format)
+            if parsed.tzinfo is not None and parsed.microsecond == 0 and date[19] in "+-Z":
+                return parsed
+        return strptime_parse(self, date, format)
+
+    parse._campaign_monitor_fast_path = True  # type: ignore[attr-defined]
+    DatetimeParser.parse = parse  # type: ignore[method-assign]
+
+
+install_fast_iso_cursor_parsing()
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # Partitions: the clients
 # --------------------------------------------------------------------------------------------------------------------
 

@@ -265,3 +265,23 @@ def test_a_failing_token_endpoint_is_retried_then_reported_as_transient(monkeypa
                                 {"json": {"access_token": "a", "expires_in": 60, "refresh_token": "r"}}])
         assert oauth(oauth_config(refresh_token="r")).token == "Bearer a"
         assert mocker.call_count == 3
+
+
+# --- cursor parsing fast path ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["2024-04-06T09:00:00+00:00", "2024-04-06T09:00:00+0000", "2024-04-06T09:00:00Z",
+                                   "2024-04-06T20:00:00+11:00", "2024-04-06T09:00:00.5+00:00", "2024-04-06 09:00:00+00:00"])
+def test_the_fast_cursor_parsing_reads_exactly_what_strptime_reads(value):
+    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+    from source_campaign_monitor.components import ISO_CURSOR_FORMAT
+
+    try:
+        expected = datetime.strptime(value, ISO_CURSOR_FORMAT)
+    except ValueError:
+        with pytest.raises(ValueError):
+            DatetimeParser().parse(value, ISO_CURSOR_FORMAT)
+        return
+    parsed = DatetimeParser().parse(value, ISO_CURSOR_FORMAT)
+    assert parsed == expected and parsed.utcoffset() == expected.utcoffset()
