@@ -32,7 +32,9 @@ import requests
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
+from airbyte_cdk.sources.declarative.decoders.decoder import Decoder
 from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
+from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
@@ -333,6 +335,25 @@ class AddParentIdsAndUtcDates(RecordTransformation):
             for date_field in self.date_fields:
                 if date_field in record:
                     record[date_field] = converter.to_utc(record[date_field])
+
+
+@dataclass
+class PageResultsExtractor(RecordExtractor):
+    """The records of a Campaign Monitor page: its ``Results`` list.
+
+    Why not YAML: DpathExtractor(field_path: [Results]) is equivalent but ``dpath.get`` folds over the whole body, every
+    value of every record, before returning the list (~4% of a sync's CPU in profiles); a key lookup is enough."""
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    decoder: Decoder = field(default_factory=lambda: ParsedJsonDecoder())
+    field_name: str = "Results"
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        for body in self.decoder.decode(response):
+            results = body.get(self.field_name) if isinstance(body, dict) else None
+            if isinstance(results, list):
+                yield from results
 
 
 # --------------------------------------------------------------------------------------------------------------------
