@@ -21,13 +21,15 @@ RUN if ! id -u airbyte >/dev/null 2>&1; then \
 WORKDIR /airbyte/integration_code
 
 # Dependencies first, from pyproject.toml alone, so that a change to the connectors' code reuses this layer.
+# Installed into the base's own Python, as on Airbyte's base image; PIP_BREAK_SYSTEM_PACKAGES lets pip do the same on
+# a Debian python3 that marks itself externally managed (and changes nothing elsewhere).
 COPY pyproject.toml ./
-RUN python3 -m pip install --no-cache-dir . \
+RUN PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info
 
 # Then the package itself. Both connectors live in it, so every layer up to here is shared by the two images.
 COPY . ./
-RUN python3 -m pip install --no-cache-dir --no-deps --force-reinstall . \
+RUN PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --no-cache-dir --no-deps --force-reinstall . \
     && rm -rf build ./*.egg-info
 
 # Everything below depends on the connector being built. As in Airbyte's Python connector images, the entrypoint is a
