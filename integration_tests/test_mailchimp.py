@@ -14,6 +14,7 @@ import pytest
 
 from integration_tests.harness import SourceRun, configured_catalog, run_source
 from sandbox.mailchimp import MailchimpSandbox
+from sandbox.server import FaultPlan
 
 COMMAND = "source-mailchimp"
 SCALE = 0.1
@@ -312,3 +313,19 @@ def test_start_date_keeps_old_lists_and_campaigns_but_filters_their_members_and_
     activity = expected_records(sandbox.data)["reports_email_activity"]
     assert keyed("reports_email_activity", run.records("reports_email_activity")).keys() == keyed(
         "reports_email_activity", [a for a in activity if a["timestamp"] > "2025-01-01T00:00:00+00:00"]).keys()
+
+
+def test_a_full_read_under_five_percent_faults_loses_no_record(discovered, workdir):
+    faults = FaultPlan(rate=0.05, seed=3, stall_seconds=2.0)
+    with MailchimpSandbox(scale=SCALE, seed=0, faults=faults) as sb:
+        run = run_source(COMMAND, "read", workdir, config=apikey_config(sb),
+                         catalog=configured_catalog(discovered, sync_mode="incremental"))
+
+        injected = [r for r in sb.server.requests() if r.fault]
+        assert run.returncode == 0, run.output
+        assert len(injected) >= 3, "the plan should inject a few faults at this scale"
+        expected = expected_records(sb.data)
+        read = run.records_by_stream()
+        for stream in STREAMS:
+            assert keyed(stream, read.get(stream, [])) == keyed(stream, expected[stream]), stream
+        assert_no_secret(run, sb)

@@ -43,6 +43,8 @@ HTTP_TIMEOUT = (15, 60)
 API_BASE_KEY = "api_base_url"
 START_DATE_KEY = "start_date_normalized"
 EMAIL_ACTIVITY_CURSORS_KEY = "email_activity_cursors"
+PARSED_BODY = "_mailchimp_parsed_body"
+ISO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
 
 
 def config_error(message: str) -> AirbyteTracedException:
@@ -255,6 +257,8 @@ class MailchimpErrorHandler(DefaultErrorHandler):
                     body = orjson.loads(response_or_exception.content)
                 except (orjson.JSONDecodeError, TypeError):
                     body = None
+                # Parsed once: TopLevelRecordsExtractor takes the records from here.
+                setattr(response_or_exception, PARSED_BODY, body)
                 if not isinstance(body, dict):
                     what = "a body that is not valid JSON" if status != 403 else "a 403 without a JSON body"
                     return ErrorResolution(
@@ -297,7 +301,27 @@ def _json_or_empty(response: requests.Response) -> dict[str, Any]:
 
 
 @dataclass
-class EmailActivityExtractor(DpathExtractor):
+class TopLevelRecordsExtractor(DpathExtractor):
+    """The records are the list under one top-level key of the body (`members`, `campaigns`, ...).
+
+    The DpathExtractor this replaces walks the whole body through dpath for that one key, and decodes the JSON a
+    second time after the error handler; at 1000 records a page that was a fifth of the connector's CPU. This takes
+    the body MailchimpErrorHandler already parsed, and indexes it."""
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        body = getattr(response, PARSED_BODY, None)
+        if not isinstance(body, dict) or len(self._field_path) != 1:
+            yield from super().extract_records(response)
+            return
+        records = body.get(self._field_path[0].eval(self.config))
+        if isinstance(records, list):
+            yield from records
+        elif isinstance(records, dict):
+            yield records
+
+
+@dataclass
+class EmailActivityExtractor(TopLevelRecordsExtractor):
     """One record per activity item (open, click, bounce) with the email's fields beside it, as flat columns.
 
     YAML has no way to explode a nested array into records while keeping the parent's fields."""
@@ -427,3 +451,34 @@ def email_activity_cursors(state: Any) -> dict[str, str]:
             if isinstance(campaign_id, str) and isinstance(timestamp, str):
                 cursors[campaign_id] = timestamp
     return cursors
+
+
+class FastIsoCursorParsing:
+    """Parses the API's timestamps (2015-10-21T15:41:36+00:00) with datetime.fromisoformat instead of strptime.
+
+    The CDK parses every record's cursor value with strptime, which was a fifth of the connector's CPU; there is no
+    manifest setting for the parser. `install()` wraps DatetimeParser.parse with a fast path taken only for the format
+    "%Y-%m-%dT%H:%M:%S%z" and strings of exactly that shape, whose result is the same; anything else goes to strptime
+    as before."""
+
+    FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._installed:
+            return
+        from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+        original = DatetimeParser.parse
+
+        def parse(self: Any, date: Any, format: str) -> datetime:
+            if format == cls.FORMAT and isinstance(date, str) and ISO_SECONDS.match(date):
+                return datetime.fromisoformat(date[:-1] + "+00:00" if date.endswith("Z") else date)
+            return original(self, date, format)
+
+        DatetimeParser.parse = parse  # type: ignore[method-assign]
+        cls._installed = True
+
+
+FastIsoCursorParsing.install()
