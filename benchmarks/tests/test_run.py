@@ -136,3 +136,11 @@ def test_a_small_run_of_tap_mailchimp_reaches_the_sandbox_through_the_router(tmp
 
 def tap_truth_lists(raw: dict) -> int:
     return next(r["truth"]["lists"] for r in raw["results"] if r["connector"] == "ours-mailchimp")
+
+
+def test_ratios_are_marked_against_their_target_in_the_direction_the_issue_sets():
+    assert run.fmt_ratio(0.2, 0.25) == "0.20x ok"
+    assert run.fmt_ratio(0.3, 0.25) == "0.30x MISSED"
+    assert run.fmt_ratio(1.2, 1.0, at_least=True) == "1.20x ok"
+    assert run.fmt_ratio(0.8, 1.0, at_least=True) == "0.80x MISSED"
+    assert run.fmt_ratio(None) == "-"
