@@ -1,0 +1,223 @@
+"""Each Python component of the Mailchimp source, on its own."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
+from airbyte_cdk.sources.types import StreamSlice
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_mailchimp.components import (
+    PARSED_BODY,
+    AddPartitionIds,
+    CampaignsWithNewActivityPartitionRouter,
+    EmailActivityExtractor,
+    JitteredExponentialBackoff,
+    MailchimpErrorHandler,
+    MemberStatusPartitionFilter,
+    ResolveApiBaseUrl,
+    TopLevelRecordsExtractor,
+    email_activity_cursors,
+    sandbox_base,
+)
+
+
+def response(status=200, body=b'{"members": []}', headers=None):
+    r = requests.Response()
+    r.status_code = status
+    r._content = body
+    r.headers.update(headers or {})
+    r.url = "https://us6.api.mailchimp.com/3.0/lists"
+    return r
+
+
+def handler():
+    return MailchimpErrorHandler(config={}, parameters={}, response_filters=[], max_retries=3)
+
+
+# ---- MailchimpErrorHandler
+
+@pytest.mark.parametrize("body", [b'{"members": [{"id": "a"}, {"id"', b"<html>Bad gateway</html>", b"", b"[1, 2]"])
+def test_error_handler_retries_a_200_whose_body_is_not_a_json_object(body):
+    assert handler().interpret_response(response(200, body)).response_action == ResponseAction.RETRY
+
+
+def test_error_handler_lets_a_good_200_through_and_keeps_its_parsed_body():
+    good = response(200, b'{"members": [{"id": "a"}], "total_items": 1}')
+
+    assert handler().interpret_response(good).response_action == ResponseAction.SUCCESS
+    assert getattr(good, PARSED_BODY) == {"members": [{"id": "a"}], "total_items": 1}
+
+
+def test_error_handler_retries_a_403_without_a_json_body_but_not_a_403_problem_document():
+    bare = response(403, b"<html>Access denied</html>")
+    problem = response(403, b'{"title": "User Disabled", "status": 403, "detail": "This account is disabled."}')
+
+    assert handler().interpret_response(bare).response_action == ResponseAction.RETRY
+    assert handler().interpret_response(problem).response_action != ResponseAction.RETRY
+
+
+# ---- JitteredExponentialBackoff
+
+def test_backoff_doubles_with_each_attempt_within_twenty_percent():
+    backoff = JitteredExponentialBackoff(parameters={}, config={}, factor=0.5)
+
+    waits = [backoff.backoff_time(None, attempt) for attempt in range(1, 6) for _ in range(20)]
+
+    for attempt in range(1, 6):
+        chunk = waits[(attempt - 1) * 20: attempt * 20]
+        assert all(0.8 * 0.5 * 2**attempt <= w <= 1.2 * 0.5 * 2**attempt for w in chunk)
+    assert len(set(waits)) > 50
+
+
+# ---- extractors
+
+def test_top_level_extractor_takes_records_from_the_body_the_error_handler_parsed():
+    extractor = TopLevelRecordsExtractor(field_path=["{{ parameters.data_field }}"], config={}, parameters={"data_field": "members"})
+    r = response(200, b"this is not read again")
+    setattr(r, PARSED_BODY, {"members": [{"id": "a"}, {"id": "b"}], "total_items": 2})
+
+    assert list(extractor.extract_records(r)) == [{"id": "a"}, {"id": "b"}]
+
+
+def test_top_level_extractor_decodes_the_body_itself_when_nothing_parsed_it():
+    extractor = TopLevelRecordsExtractor(field_path=["members"], config={}, parameters={})
+
+    assert list(extractor.extract_records(response(200, b'{"members": [{"id": "a"}]}'))) == [{"id": "a"}]
+
+
+def test_email_activity_extractor_yields_one_flat_record_per_activity_item():
+    extractor = EmailActivityExtractor(field_path=["emails"], config={}, parameters={})
+    r = response()
+    setattr(r, PARSED_BODY, {"emails": [
+        {"campaign_id": "c", "email_id": "e1", "activity": [
+            {"action": "open", "timestamp": "2024-01-01T00:00:00+00:00"},
+            {"action": "click", "timestamp": "2024-01-01T00:01:00+00:00", "url": "https://x"}]},
+        {"campaign_id": "c", "email_id": "e2", "activity": []},
+    ]})
+
+    assert list(extractor.extract_records(r)) == [
+        {"campaign_id": "c", "email_id": "e1", "action": "open", "timestamp": "2024-01-01T00:00:00+00:00"},
+        {"campaign_id": "c", "email_id": "e1", "action": "click", "timestamp": "2024-01-01T00:01:00+00:00", "url": "https://x"},
+    ]
+
+
+# ---- AddPartitionIds and MemberStatusPartitionFilter
+
+def test_add_partition_ids_copies_ids_from_the_partition_then_the_extra_fields():
+    transformation = AddPartitionIds(parameters={"fields": ["segment_id", "list_id"]})
+    record = {"id": "m"}
+
+    transformation.transform(record, stream_slice=StreamSlice(partition={"segment_id": 7}, cursor_slice={}, extra_fields={"list_id": "L"}))
+
+    assert record == {"id": "m", "segment_id": 7, "list_id": "L"}
+
+
+@pytest.mark.parametrize("partition, kept", [("archived", ["z"]), ("all_but_archived", ["a", "b"])])
+def test_member_status_filter_keeps_only_the_partitions_own_members(partition, kept):
+    members = [{"id": "a", "status": "subscribed"}, {"id": "z", "status": "archived"}, {"id": "b", "status": "cleaned"}]
+    stream_slice = StreamSlice(partition={"list_id": "L", "member_status": partition}, cursor_slice={})
+
+    records = MemberStatusPartitionFilter(config={}, parameters={}).filter_records(members, {}, stream_slice)
+
+    assert [r["id"] for r in records] == kept
+
+
+# ---- CampaignsWithNewActivityPartitionRouter
+
+def campaign(campaign_id, send_time, last_open="", last_click=""):
+    return StreamSlice(partition={"campaign_id": campaign_id, "parent_slice": {}}, cursor_slice={},
+                       extra_fields={"send_time": send_time, "opens.last_open": last_open, "clicks.last_click": last_click})
+
+
+def route(config, partitions, monkeypatch):
+    monkeypatch.setattr(
+        "airbyte_cdk.sources.declarative.partition_routers.substream_partition_router.SubstreamPartitionRouter.stream_slices",
+        lambda self: iter(partitions),
+    )
+    router = CampaignsWithNewActivityPartitionRouter.__new__(CampaignsWithNewActivityPartitionRouter)
+    router.config = config
+    return [s.partition["campaign_id"] for s in router.stream_slices()]
+
+
+def test_router_skips_campaigns_whose_last_open_and_click_are_not_after_the_saved_cursor(monkeypatch):
+    partitions = [
+        campaign("quiet", "2024-01-01T00:00:00+00:00", "2024-01-05T00:00:00+00:00", "2024-01-04T00:00:00+00:00"),
+        campaign("clicked", "2024-01-01T00:00:00+00:00", "2024-01-05T00:00:00+00:00", "2024-02-01T00:00:00+00:00"),
+        campaign("unknown", "2024-01-01T00:00:00+00:00"),
+    ]
+    config = {"email_activity_cursors": {"quiet": "2024-01-05T00:00:00+00:00", "clicked": "2024-01-05T00:00:00+00:00"}}
+
+    assert route(config, partitions, monkeypatch) == ["clicked", "unknown"]
+
+
+def test_router_applies_the_date_window_to_the_send_time(monkeypatch):
+    now = datetime.now(timezone.utc)
+    partitions = [campaign("recent", (now - timedelta(days=3)).isoformat()), campaign("old", (now - timedelta(days=90)).isoformat()),
+                  campaign("no_send_time", "")]
+
+    assert route({"email_activity_date_window": 30}, partitions, monkeypatch) == ["recent"]
+    assert route({"email_activity_date_window": 0}, partitions, monkeypatch) == ["recent", "old", "no_send_time"]
+
+
+def test_email_activity_cursors_come_from_per_partition_state_and_ignore_anything_malformed():
+    state = {"states": [
+        {"partition": {"campaign_id": "c1", "parent_slice": {}}, "cursor": {"timestamp": "2024-01-01T00:00:00+00:00"}},
+        {"partition": {"campaign_id": "c2"}, "cursor": {"last_changed": "x"}},
+        "garbage",
+    ]}
+
+    assert email_activity_cursors(state) == {"c1": "2024-01-01T00:00:00+00:00"}
+    assert email_activity_cursors({"timestamp": "2024-01-01"}) == {}
+    assert email_activity_cursors(None) == {}
+
+
+# ---- ResolveApiBaseUrl and the sandbox override
+
+@pytest.mark.parametrize("key, base", [("abc-us6", "https://us6.api.mailchimp.com/3.0/"), ("abc-us21", "https://us21.api.mailchimp.com/3.0/")])
+def test_the_api_base_comes_from_the_key_suffix(key, base):
+    config = {"credentials": {"auth_type": "apikey", "apikey": key}}
+
+    ResolveApiBaseUrl().transform(config)
+
+    assert config["api_base_url"] == base
+
+
+def test_the_sandbox_url_replaces_both_hosts():
+    config = {"credentials": {"auth_type": "apikey", "apikey": "abc-us6"}, "sandbox_url": "http://127.0.0.1:9999/"}
+
+    ResolveApiBaseUrl().transform(config)
+
+    assert config["api_base_url"] == "http://127.0.0.1:9999/3.0/"
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1", "http://example.com", "ftp://127.0.0.1", "http://192.168.1.1", "http://127.0.0.1/?x=1"])
+def test_the_sandbox_url_must_be_plain_http_on_loopback(url):
+    with pytest.raises(AirbyteTracedException) as error:
+        sandbox_base({"sandbox_url": url})
+    assert "`sandbox_url`" in error.value.message
+
+
+def test_start_date_is_normalized_to_the_apis_utc_format():
+    config = {"credentials": {"auth_type": "apikey", "apikey": "abc-us6"}, "start_date": "2024-01-15T02:00:00+02:00"}
+
+    ResolveApiBaseUrl().transform(config)
+
+    assert config["start_date_normalized"] == "2024-01-15T00:00:00+00:00"
+
+
+# ---- FastIsoCursorParsing
+
+@pytest.mark.parametrize("value", ["2024-03-01T09:00:00+00:00", "2024-03-01T09:00:00Z", "2024-03-01T10:00:00+01:00"])
+def test_fast_cursor_parsing_gives_what_strptime_gives(value):
+    fast = DatetimeParser().parse(value, "%Y-%m-%dT%H:%M:%S%z")
+
+    assert fast == datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    assert fast.utcoffset() is not None
+
+
+def test_fast_cursor_parsing_still_rejects_what_strptime_rejects():
+    with pytest.raises(ValueError):
+        DatetimeParser().parse("2024-03-01", "%Y-%m-%dT%H:%M:%S%z")
