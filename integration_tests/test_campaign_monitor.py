@@ -447,3 +447,41 @@ def test_a_full_read_with_five_percent_faults_loses_no_record(catalog, tmp_path)
                 json.dumps(r, sort_keys=True) for r in expected[stream]
             }, stream
         assert_no_secret(run, sb)
+
+
+@pytest.mark.parametrize("kill_after_records", [200, 900])
+def test_a_sync_killed_with_sigkill_and_resumed_from_its_last_state_loses_no_record(catalog, tmp_path, kill_after_records):
+    import signal
+    import subprocess
+
+    from integration_tests.harness import command_path
+
+    with CampaignMonitorSandbox(scale=0.1, seed=12, latency=0.005) as sb:
+        configured = configured_catalog(catalog, sync_mode="incremental")
+        (tmp_path / "config.json").write_text(json.dumps(api_key_config(sb)))
+        (tmp_path / "catalog.json").write_text(json.dumps(configured))
+        process = subprocess.Popen([command_path(COMMAND), "read", "--config", str(tmp_path / "config.json"),
+                                    "--catalog", str(tmp_path / "catalog.json")], stdout=subprocess.PIPE, text=True)
+        emitted: set[tuple[str, str]] = set()
+        last_state: dict[str, Any] = {}
+        records = 0
+        for line in process.stdout:
+            message = json.loads(line) if line.startswith("{") else {}
+            if message.get("type") == "RECORD":
+                records += 1
+                emitted.add((message["record"]["stream"], json.dumps(message["record"]["data"], sort_keys=True)))
+                if records >= kill_after_records:
+                    process.send_signal(signal.SIGKILL)
+                    break
+            elif message.get("type") == "STATE":
+                last_state[message["state"]["stream"]["stream_descriptor"]["name"]] = message["state"]
+        process.wait()
+        assert process.returncode == -signal.SIGKILL
+        resumed = run_source(COMMAND, "read", tmp_path, config=api_key_config(sb), catalog=configured,
+                             state=list(last_state.values()))
+        assert resumed.returncode == 0, resumed.output[-2000:]
+        emitted |= {(m["record"]["stream"], json.dumps(m["record"]["data"], sort_keys=True))
+                    for m in resumed.of_type("RECORD")}
+        for stream, records_of_stream in expected_records(sb).items():
+            want = {json.dumps(r, sort_keys=True) for r in records_of_stream}
+            assert want <= {data for s, data in emitted if s == stream}, stream
