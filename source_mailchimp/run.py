@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
@@ -34,6 +35,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from source_mailchimp.components import EMAIL_ACTIVITY_CURSORS_KEY, email_activity_cursors
 
 MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
+# The manifest's cursor_datetime_formats.
+CURSOR_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%SZ")
 SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "authorization_code", "refresh_token")
 
 
@@ -193,6 +196,8 @@ def _build_source(verb: str, parsed: Any, masking: SecretMaskingStream) -> Sourc
         sys.stdout = masking
     if catalog is not None:
         _check_catalog(source, catalog)
+    if state:
+        _check_state(source, state)
     # An access token obtained from an authorization code was printed once, in the CONTROL message; never again.
     masking.add_config(source._config)
     return source
@@ -215,6 +220,62 @@ def _check_catalog(source: SourceMailchimp, catalog: ConfiguredAirbyteCatalog) -
             message="The configured catalog does not match this source: " + "; ".join(problems) + ".",
             failure_type=FailureType.config_error,
         )
+
+
+def _check_state(source: SourceMailchimp, state: List[AirbyteStateMessage]) -> None:
+    """A state this version cannot resume from fails with a message naming the stream, before anything is read.
+
+    Accepted per incremental stream: the cursor as an ISO 8601 string (`{"last_changed": "..."}`, also a whole-stream
+    cursor for partitioned streams), or per-partition `{"states": [{"partition": {...}, "cursor": {...}}]}`. Other keys
+    (an older connector's per-list layout, another stream's cursor) are ignored: those partitions are read in full."""
+    cursors = {
+        stream.get("name"): stream.get("$parameters", {}).get("cursor_field")
+        for stream in source.resolved_manifest["streams"]
+        if "incremental_sync" in stream
+    }
+    for message in state:
+        descriptor = getattr(getattr(message, "stream", None), "stream_descriptor", None)
+        name = getattr(descriptor, "name", None)
+        if name not in cursors:
+            continue
+        blob = getattr(message.stream, "stream_state", None)
+        values = getattr(blob, "__dict__", None) or {}
+        problem = _state_problem(values, cursors[name])
+        if problem:
+            raise AirbyteTracedException(
+                message=f"The saved state of `{name}` cannot be resumed from: {problem}. "
+                "Reset the stream (or remove its state) to read it again in full.",
+                failure_type=FailureType.config_error,
+            )
+
+
+def _state_problem(values: Mapping[str, Any], cursor_field: str) -> Optional[str]:
+    def bad_cursor(cursor: Any) -> Optional[str]:
+        if not isinstance(cursor, Mapping) or cursor_field not in cursor:
+            return None
+        value = cursor[cursor_field]
+        for layout in CURSOR_FORMATS:
+            try:
+                datetime.strptime(value, layout)  # type: ignore[arg-type]
+                return None
+            except (TypeError, ValueError):
+                continue
+        return f"`{cursor_field}` is {value!r}, not a date-time such as 2024-01-31T12:00:00+00:00"
+
+    if "states" in values:
+        entries = values["states"]
+        if not isinstance(entries, list):
+            return "`states` is not a list"
+        for entry in entries:
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("partition"), Mapping) or not isinstance(
+                entry.get("cursor"), Mapping
+            ):
+                return "an entry of `states` is not {partition, cursor}"
+            problem = bad_cursor(entry["cursor"])
+            if problem:
+                return problem
+        return bad_cursor(values.get("state"))
+    return bad_cursor(values)
 
 
 def _fail(verb: str, error: Exception) -> int:

@@ -211,3 +211,35 @@ def test_debug_logs_of_requests_never_show_the_key_or_its_basic_auth_header(caps
 
     assert API_KEY not in out.text
     assert base64.b64encode(f"anystring:{API_KEY}".encode()).decode() not in out.text
+
+
+@pytest.mark.parametrize(
+    "stream, stream_state, expected",
+    [
+        ("list_members", {"states": "garbage"}, "`states` is not a list"),
+        ("list_members", {"states": [{"partition": {"list_id": "L1"}, "cursor": {"last_changed": "2024-01-01"}}]}, "`last_changed` is '2024-01-01'"),
+        ("campaigns", {"create_time": 12}, "`create_time` is 12"),
+        ("reports_email_activity", {"states": [["L1", "2024"]]}, "not {partition, cursor}"),
+    ],
+)
+def test_a_state_that_cannot_be_resumed_fails_naming_the_stream_before_any_request(capsys, tmp_path, api, stream, stream_state, expected):
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": stream_state}}]
+
+    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog([stream], incremental=True), state)
+
+    assert out.exit_code == 1
+    (error,) = out.errors()
+    assert error["failure_type"] == "config_error" and f"`{stream}`" in error["message"] and expected in error["message"]
+    assert api.request_history == []
+
+
+def test_an_older_per_list_state_layout_is_ignored_and_the_lists_are_read_in_full(capsys, tmp_path, api):
+    api.get(API + "lists", json=page("lists", [{"id": "L1"}]))
+    api.get(API + "lists/L1/members", json=page("members", []))
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "list_members"},
+                                           "stream_state": {"L1": {"last_changed": "2024-01-01T00:00:00+00:00"}}}}]
+
+    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["list_members"], incremental=True), state)
+
+    assert out.exit_code == 0, out.text
+    assert {r.qs["since_last_changed"][0] for r in api.request_history if r.path.endswith("/members")} == {"1970-01-01t00:00:00+00:00"}
