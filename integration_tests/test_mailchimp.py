@@ -329,3 +329,61 @@ def test_a_full_read_under_five_percent_faults_loses_no_record(discovered, workd
         for stream in STREAMS:
             assert keyed(stream, read.get(stream, [])) == keyed(stream, expected[stream]), stream
         assert_no_secret(run, sb)
+
+
+def read_until_killed(config: dict, catalog: dict, workdir: Path, kill_after_states: int) -> list[dict[str, Any]]:
+    """Starts a read and kills it (SIGKILL) after it has printed `kill_after_states` state messages; returns the
+    messages printed until then."""
+    import subprocess
+
+    from integration_tests.harness import command_path
+
+    (workdir / "kill_config.json").write_text(json.dumps(config))
+    (workdir / "kill_catalog.json").write_text(json.dumps(catalog))
+    process = subprocess.Popen(
+        [command_path(COMMAND), "read", "--config", str(workdir / "kill_config.json"),
+         "--catalog", str(workdir / "kill_catalog.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    messages, states = [], 0
+    try:
+        for line in process.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            messages.append(message)
+            states += message.get("type") == "STATE"
+            if states >= kill_after_states:
+                process.kill()
+                break
+    finally:
+        process.kill()
+        process.wait()
+    return messages
+
+
+@pytest.mark.parametrize("kill_after_states", [2, 6])
+def test_a_sync_killed_and_resumed_from_its_last_state_loses_no_record(discovered, workdir, kill_after_states):
+    streams = ["list_members", "reports_email_activity", "campaigns", "list_segments"]
+    with MailchimpSandbox(scale=SCALE, seed=0, latency=0.05) as sb:
+        catalog = configured_catalog(discovered, streams, sync_mode="incremental")
+        killed = read_until_killed(apikey_config(sb), catalog, workdir, kill_after_states)
+        last_states: dict[str, dict] = {}
+        for message in killed:
+            if message["type"] == "STATE":
+                last_states[message["state"]["stream"]["stream_descriptor"]["name"]] = message["state"]
+        assert last_states, "the sync was killed before its first state"
+        total = sum(len(expected_records(sb.data)[stream]) for stream in streams)
+        assert len([m for m in killed if m["type"] == "RECORD"]) < total, "the sync ended before it was killed"
+
+        resumed = run_source(COMMAND, "read", workdir, config=apikey_config(sb), catalog=catalog,
+                             state=list(last_states.values()))
+
+        assert resumed.returncode == 0, resumed.output
+        expected = expected_records(sb.data)
+        before = [m["record"] for m in killed if m["type"] == "RECORD"]
+        for stream in streams:
+            union = [r["data"] for r in before if r["stream"] == stream] + resumed.records(stream)
+            got = {tuple(r[k] for k in STREAMS[stream][0]) for r in union}
+            assert got == keyed(stream, expected[stream]).keys(), stream
