@@ -292,6 +292,13 @@ class JitteredExponentialBackoff(BackoffStrategy):
         return self.factor * 2**attempt_count * random.uniform(0.8, 1.2)
 
 
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+
+
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
@@ -306,18 +313,36 @@ class TopLevelRecordsExtractor(DpathExtractor):
 
     The DpathExtractor this replaces walks the whole body through dpath for that one key, and decodes the JSON a
     second time after the error handler; at 1000 records a page that was a fifth of the connector's CPU. This takes
-    the body MailchimpErrorHandler already parsed, and indexes it."""
+    the body MailchimpErrorHandler already parsed, and indexes it.
+
+    A body without the list, or with something else than objects in it, is an error rather than an empty page: a
+    page silently read as empty is a silent loss.
+    """
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream = parameters.get("name", "this stream")
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         body = getattr(response, PARSED_BODY, None)
+        if body is None:
+            body = _json_or_none(response)
         if not isinstance(body, dict) or len(self._field_path) != 1:
-            yield from super().extract_records(response)
+            raise self._malformed(response, "a body that is not a JSON object")
+        field_name = self._field_path[0].eval(self.config)
+        records = body.get(field_name)
+        if records is None and body.get("total_items") == 0:
             return
-        records = body.get(self._field_path[0].eval(self.config))
-        if isinstance(records, list):
-            yield from records
-        elif isinstance(records, dict):
-            yield records
+        if not isinstance(records, list):
+            raise self._malformed(response, f"no `{field_name}` list")
+        if not all(isinstance(record, dict) for record in records):
+            raise self._malformed(response, f"`{field_name}` items that are not objects")
+        yield from records
+
+    def _malformed(self, response: requests.Response, what: str) -> AirbyteTracedException:
+        path = urlsplit(getattr(response, "url", "") or "").path
+        message = f"Mailchimp answered {self._stream} with {what} ({path}): the page cannot be read."
+        return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.system_error)
 
 
 @dataclass
@@ -328,7 +353,11 @@ class EmailActivityExtractor(TopLevelRecordsExtractor):
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         for email in super().extract_records(response):
-            activity = email.pop("activity", None) or ()
+            activity = email.pop("activity", None)
+            if activity is None:
+                activity = []
+            if not isinstance(activity, list) or not all(isinstance(item, dict) for item in activity):
+                raise self._malformed(response, "an `activity` that is not a list of objects")
             for item in activity:
                 record = dict(email)
                 record.update(item)

@@ -88,6 +88,25 @@ def test_top_level_extractor_decodes_the_body_itself_when_nothing_parsed_it():
     assert list(extractor.extract_records(response(200, b'{"members": [{"id": "a"}]}'))) == [{"id": "a"}]
 
 
+@pytest.mark.parametrize("body", [{"total_items": 3}, {"members": "x", "total_items": 1}, {"members": [{"id": "a"}, None]}])
+def test_top_level_extractor_fails_on_a_page_it_cannot_read_instead_of_reading_it_as_empty(body):
+    extractor = TopLevelRecordsExtractor(field_path=["members"], config={}, parameters={"name": "list_members"})
+    r = response()
+    setattr(r, PARSED_BODY, body)
+
+    with pytest.raises(AirbyteTracedException) as error:
+        list(extractor.extract_records(r))
+    assert "list_members" in error.value.message
+
+
+def test_top_level_extractor_reads_an_empty_collection_without_its_list_as_empty():
+    extractor = TopLevelRecordsExtractor(field_path=["members"], config={}, parameters={})
+    r = response()
+    setattr(r, PARSED_BODY, {"total_items": 0})
+
+    assert list(extractor.extract_records(r)) == []
+
+
 def test_email_activity_extractor_yields_one_flat_record_per_activity_item():
     extractor = EmailActivityExtractor(field_path=["emails"], config={}, parameters={})
     r = response()
