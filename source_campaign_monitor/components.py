@@ -211,6 +211,61 @@ def install_fast_iso_cursor_parsing() -> None:
 install_fast_iso_cursor_parsing()
 
 
+def install_stream_slice_hash_cache() -> None:
+    """Memoizes ``StreamSlice.__hash__`` on the (immutable) slice. The concurrent cursor looks up every record's slice
+    in a dict, and the CDK hashes a slice by JSON-encoding it and taking a SHA-256: once per record, for a value that
+    cannot change (``StreamSlice.__setitem__`` raises). Profiles put it at ~6% of a sync's CPU.
+
+    Why not YAML: slice hashing is inside the CDK's cursor, not a component the manifest can replace."""
+    from airbyte_cdk.sources.types import StreamSlice
+
+    if getattr(StreamSlice.__hash__, "_campaign_monitor_cached", False):
+        return
+    compute = StreamSlice.__hash__
+
+    def cached_hash(self: Any) -> int:
+        try:
+            return self.__dict__["_campaign_monitor_hash"]
+        except KeyError:
+            value = compute(self)
+            self.__dict__["_campaign_monitor_hash"] = value
+            return value
+
+    cached_hash._campaign_monitor_cached = True  # type: ignore[attr-defined]
+    StreamSlice.__hash__ = cached_hash  # type: ignore[method-assign]
+
+
+install_stream_slice_hash_cache()
+
+
+def install_partition_key_cache() -> None:
+    """Memoizes the per-partition cursor's partition key (``json.dumps(partition, sort_keys=True)``, computed once per
+    record) by the identity of the partition mapping, which the CDK creates once per slice and never mutates. The
+    mapping is kept alive with its key so that an id is never reused for another object.
+
+    Why not YAML: the partition key is inside the CDK's per-partition cursor, not a component."""
+    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
+
+    if getattr(ConcurrentPerPartitionCursor._to_partition_key, "_campaign_monitor_cached", False):
+        return
+    compute = ConcurrentPerPartitionCursor._to_partition_key
+
+    def cached_key(self: Any, partition: Mapping[str, Any]) -> str:
+        cache = self.__dict__.setdefault("_campaign_monitor_partition_keys", {})
+        entry = cache.get(id(partition))
+        if entry is not None and entry[0] is partition:
+            return entry[1]
+        key = compute(self, partition)
+        cache[id(partition)] = (partition, key)
+        return key
+
+    cached_key._campaign_monitor_cached = True  # type: ignore[attr-defined]
+    ConcurrentPerPartitionCursor._to_partition_key = cached_key  # type: ignore[method-assign]
+
+
+install_partition_key_cache()
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Partitions: the clients
 # --------------------------------------------------------------------------------------------------------------------

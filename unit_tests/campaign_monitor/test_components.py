@@ -285,3 +285,29 @@ def test_the_fast_cursor_parsing_reads_exactly_what_strptime_reads(value):
         return
     parsed = DatetimeParser().parse(value, ISO_CURSOR_FORMAT)
     assert parsed == expected and parsed.utcoffset() == expected.utcoffset()
+
+
+def test_a_stream_slice_hash_is_computed_once_and_equal_slices_still_hash_equal():
+    from airbyte_cdk.sources.types import StreamSlice
+
+    first = StreamSlice(partition={"campaign_id": "c", "parent_slice": {"client_id": "x"}}, cursor_slice={"start_time": "t"})
+    same = StreamSlice(partition={"campaign_id": "c", "parent_slice": {"client_id": "x"}}, cursor_slice={"start_time": "t"})
+    other = StreamSlice(partition={"campaign_id": "d", "parent_slice": {"client_id": "x"}}, cursor_slice={"start_time": "t"})
+    assert hash(first) == hash(same) != hash(other)
+    assert first.__dict__["_campaign_monitor_hash"] == hash(first)
+    assert {first: 1}[same] == 1
+
+
+def test_the_partition_key_is_cached_by_identity_and_equal_to_the_cdk_serialisation():
+    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
+    from airbyte_cdk.sources.streams.checkpoint.per_partition_key_serializer import PerPartitionKeySerializer
+
+    cursor = ConcurrentPerPartitionCursor.__new__(ConcurrentPerPartitionCursor)
+    cursor._partition_serializer = PerPartitionKeySerializer()
+    partition = {"list_id": "l", "parent_slice": {"client_id": "x"}}
+    expected = PerPartitionKeySerializer.to_partition_key(partition)
+    assert cursor._to_partition_key(partition) == expected
+    assert cursor._to_partition_key(partition) == expected  # from the cache
+    equal_copy = dict(partition)
+    assert cursor._to_partition_key(equal_copy) == expected
+    assert cursor._to_partition_key({"list_id": "m"}) == PerPartitionKeySerializer.to_partition_key({"list_id": "m"})
