@@ -299,7 +299,7 @@ def test_a_sync_resumed_from_a_mid_sync_state_loses_no_record(sandbox, workdir, 
 
 
 def test_start_date_keeps_old_lists_and_campaigns_but_filters_their_members_and_activity(sandbox, workdir, discovered):
-    start = "2025-01-01T00:00:00Z"  # also the sandbox's boundary value: `since` is exclusive
+    start = "2025-01-01T00:00:00Z"  # the sandbox's boundary value: records exactly at start_date are read
     run = run_source(COMMAND, "read", workdir, config=apikey_config(sandbox, start_date=start),
                      catalog=configured_catalog(discovered, ["lists", "campaigns", "list_members", "reports_email_activity"],
                                                 sync_mode="incremental"))
@@ -309,10 +309,11 @@ def test_start_date_keeps_old_lists_and_campaigns_but_filters_their_members_and_
     assert len(run.records("campaigns")) == len(sandbox.data["campaigns"])
     members = expected_records(sandbox.data)["list_members"]
     assert keyed("list_members", run.records("list_members")).keys() == keyed(
-        "list_members", [m for m in members if m["last_changed"] > "2025-01-01T00:00:00+00:00"]).keys()
+        "list_members", [m for m in members if m["last_changed"] >= "2025-01-01T00:00:00+00:00"]).keys()
+    assert any(m["last_changed"] == sandbox.boundary for m in run.records("list_members"))
     activity = expected_records(sandbox.data)["reports_email_activity"]
     assert keyed("reports_email_activity", run.records("reports_email_activity")).keys() == keyed(
-        "reports_email_activity", [a for a in activity if a["timestamp"] > "2025-01-01T00:00:00+00:00"]).keys()
+        "reports_email_activity", [a for a in activity if a["timestamp"] >= "2025-01-01T00:00:00+00:00"]).keys()
 
 
 def test_a_full_read_under_five_percent_faults_loses_no_record(discovered, workdir):

@@ -173,7 +173,8 @@ class ResolveApiBaseUrl(ConfigTransformation):
                 ) from None
             if parsed > datetime.now(timezone.utc):
                 raise config_error("`start_date` is in the future: nothing would be read.")
-            config[START_DATE_KEY] = format_datetime(parsed)
+            # The API's since_* filters are exclusive: one second earlier, a record exactly at start_date is read.
+            config[START_DATE_KEY] = format_datetime(parsed - timedelta(seconds=1))
         window = config.get("email_activity_date_window")
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 0):
             raise config_error("`email_activity_date_window` must be a whole number of days, 0 or more.")

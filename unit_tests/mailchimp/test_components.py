@@ -219,12 +219,12 @@ def test_the_sandbox_url_must_be_plain_http_on_loopback(url):
     assert "`sandbox_url`" in error.value.message
 
 
-def test_start_date_is_normalized_to_the_apis_utc_format():
+def test_start_date_is_normalized_to_the_apis_utc_format_one_second_early():
     config = {"credentials": {"auth_type": "apikey", "apikey": "abc-us6"}, "start_date": "2024-01-15T02:00:00+02:00"}
 
     ResolveApiBaseUrl().transform(config)
 
-    assert config["start_date_normalized"] == "2024-01-15T00:00:00+00:00"
+    assert config["start_date_normalized"] == "2024-01-14T23:59:59+00:00"  # since_* filters are exclusive
 
 
 # ---- FastIsoCursorParsing

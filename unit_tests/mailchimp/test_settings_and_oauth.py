@@ -66,7 +66,8 @@ def test_start_date_accepts_dates_and_date_times_in_any_offset(capsys, tmp_path,
     invoke(capsys, tmp_path, "read", apikey_config(start_date=start_date), catalog(["list_members"], incremental=True))
 
     since = {r.qs["since_last_changed"][0] for r in api.request_history if r.path.endswith("/members")}
-    assert since == {"2024-01-15t00:00:00+00:00"}  # requests-mock lower-cases query strings
+    # since_* is exclusive: one second before start_date, so that a record exactly at it is read
+    assert since == {"2024-01-14t23:59:59+00:00"}  # requests-mock lower-cases query strings
 
 
 def test_a_bad_oauth_token_answered_with_200_invalid_token_fails_check_as_a_config_error(capsys, tmp_path, api):

@@ -163,7 +163,7 @@ def test_start_date_filters_members_and_activity_but_never_their_parents(api, ca
 
     invoke(capsys, tmp_path, "read", config, catalog(["lists", "list_members", "list_segments", "campaigns"], incremental=True))
 
-    assert {query(r)["since_last_changed"] for r in requests_to(api, "/members")} == {"2024-01-15T00:00:00+00:00"}
+    assert {query(r)["since_last_changed"] for r in requests_to(api, "/members")} == {"2024-01-14T23:59:59+00:00"}
     assert query(requests_to(api, "/segments")[0])["since_updated_at"] == "1970-01-01T00:00:00+00:00"
     assert query(requests_to(api, "/campaigns")[0])["since_create_time"] == "1970-01-01T00:00:00+00:00"
     assert all("since" not in "".join(query(r)) for r in requests_to(api, "/3.0/lists"))
