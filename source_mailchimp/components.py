@@ -417,6 +417,26 @@ class MemberStatusPartitionFilter(RecordFilter):
 
 
 @dataclass
+class ListAndMemberStatusPartitionRouter(SubstreamPartitionRouter):
+    """Each list twice: {list_id, member_status: "all_but_archived"} and {list_id, member_status: "archived"}.
+
+    The API lists archived members only when asked with `status=archived` (one status per request). YAML can say
+    this as a cartesian product of the lists and a ListPartitionRouter, but the CDK then warns on every run that it
+    cannot keep parent state for such a product; this yields the same partitions (and so the same state keys)."""
+
+    STATUSES = ("all_but_archived", "archived")
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for list_slice in super().stream_slices():
+            for status in self.STATUSES:
+                yield StreamSlice(
+                    partition={**list_slice.partition, "member_status": status},
+                    cursor_slice=list_slice.cursor_slice,
+                    extra_fields=list_slice.extra_fields,
+                )
+
+
+@dataclass
 class CampaignsWithNewActivityPartitionRouter(SubstreamPartitionRouter):
     """Campaign partitions for reports_email_activity: only sent campaigns (the parent is /reports), only those sent
     within `email_activity_date_window` days, and only those with activity newer than the saved state.

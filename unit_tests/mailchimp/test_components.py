@@ -240,3 +240,21 @@ def test_fast_cursor_parsing_gives_what_strptime_gives(value):
 def test_fast_cursor_parsing_still_rejects_what_strptime_rejects():
     with pytest.raises(ValueError):
         DatetimeParser().parse("2024-03-01", "%Y-%m-%dT%H:%M:%S%z")
+
+
+def test_member_status_router_yields_each_list_twice_keeping_the_partition_keys_of_earlier_states(monkeypatch):
+    from source_mailchimp.components import ListAndMemberStatusPartitionRouter
+
+    monkeypatch.setattr(
+        "airbyte_cdk.sources.declarative.partition_routers.substream_partition_router.SubstreamPartitionRouter.stream_slices",
+        lambda self: iter([StreamSlice(partition={"list_id": "L1", "parent_slice": {}}, cursor_slice={}),
+                           StreamSlice(partition={"list_id": "L2", "parent_slice": {}}, cursor_slice={})]),
+    )
+    router = ListAndMemberStatusPartitionRouter.__new__(ListAndMemberStatusPartitionRouter)
+
+    assert [dict(s.partition) for s in router.stream_slices()] == [
+        {"list_id": "L1", "parent_slice": {}, "member_status": "all_but_archived"},
+        {"list_id": "L1", "parent_slice": {}, "member_status": "archived"},
+        {"list_id": "L2", "parent_slice": {}, "member_status": "all_but_archived"},
+        {"list_id": "L2", "parent_slice": {}, "member_status": "archived"},
+    ]
