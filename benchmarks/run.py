@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -164,8 +165,10 @@ def run_connector(
     sync_mode: str = "full_refresh",
     state: Any = None,
     timeout: float = 3600,
+    profile: Path | None = None,
 ) -> tuple[RunResult, Any]:
-    """One measured read of `streams` (its name -> ours). Returns the result and the final state it emitted."""
+    """One measured read of `streams` (its name -> ours). Returns the result and the final state it emitted.
+    With `profile`, the read runs under py-spy and its collapsed stacks are written there."""
     workdir.mkdir(parents=True, exist_ok=True)
     info = sandbox.ask("credentials")
     config_path = workdir / "config.json"
@@ -193,7 +196,7 @@ def run_connector(
     sandbox.ask(f"latency {latency} {item_latency}")
     sandbox.ask("reset")
     measured = run_measured(
-        read_argv(connector, config_path, catalog_path, state_path),
+        profiled(read_argv(connector, config_path, catalog_path, state_path), profile),
         env=connector.env(info["url"], request_log),
         stdout_path=workdir / "read.jsonl",
         cwd=workdir,
@@ -228,6 +231,54 @@ def run_connector(
     )
     final_state = list(output.airbyte_states.values()) if connector.protocol == "airbyte" else output.singer_state
     return result, final_state
+
+
+PY_SPY = ["py-spy==0.4.3"]
+
+
+def py_spy() -> str:
+    """py-spy (a sampling profiler that sees every thread, unlike cProfile; the CDK reads partitions in worker
+    threads), installed from PyPI into .bench/tools on first use."""
+    from benchmarks.peers import BENCH_DIR
+
+    venv = BENCH_DIR / "tools"
+    binary = venv / "bin" / "py-spy"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *PY_SPY], check=True)
+    return str(binary)
+
+
+def profiled(argv: list[str], profile: Path | None) -> list[str]:
+    """`argv` run under py-spy, which writes collapsed stacks (one line per stack: frames;... count) to `profile`."""
+    if profile is None:
+        return argv
+    return [py_spy(), "record", "--format", "raw", "--rate", "250", "--output", str(profile), "--", *argv]
+
+
+def profile_summary(profile: Path, top: int = 20) -> str:
+    """From collapsed stacks: the functions with the most samples on top of the stack (own time) and in the stack
+    (inclusive time), as shares of all samples."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in profile.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]  # one entry per function
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+    if not total:
+        return "(no samples)"
+    lines = [f"{total} samples; own time:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    lines.append("inclusive time:")
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]]
+    return "\n".join(lines)
 
 
 def our_streams_for(peer: Connector) -> dict[str, str]:
@@ -302,16 +353,23 @@ class Bench:
             connector.install(log=self.log)
         workdir = self.workdir / f"{label}-{key}-{scale}-{len(streams)}"
         self.log(f"{label}: {key} on {len(streams)} streams at scale {scale}, latency {latency}s + {item_latency}s/item")
+        profile = None
+        if self.args.profile and label == "zero-latency" and key.startswith("ours"):
+            self.args.profile.mkdir(parents=True, exist_ok=True)
+            profile = self.args.profile.resolve() / f"{key}-{len(streams)}-streams-scale-{scale:g}.txt"
         try:
             result, _ = run_connector(connector, self.sandbox(connector.api, scale), workdir, label=label, scale=scale,
                                       latency=latency, item_latency=item_latency, streams=streams,
-                                      timeout=self.args.timeout)
+                                      timeout=self.args.timeout, profile=profile)
         except Exception as error:  # a peer that cannot run is reported, not fatal to the benchmark
             self.notes.append(f"{label}: {key} could not run: {error}")
             self.log(f"{key} could not run: {error}")
             return None
         self.log(f"  -> {result.total_records} records, {result.requests} requests, {result.wall:.1f}s wall, "
                  f"{result.cpu:.1f}s CPU, peak {fmt_bytes(result.peak_rss)}, exit {result.returncode}")
+        if profile and profile.exists():
+            self.log(f"  profile: {profile} (collapsed stacks, for flamegraph.pl or speedscope)\n"
+                     + profile_summary(profile))
         if not result.ok:
             self.notes.append(f"{label}: {key} exited {result.returncode}; errors: {result.errors[:3]}; "
                               f"stderr: {result.stderr_tail[-300:]!r}")
@@ -525,6 +583,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write every measurement as JSON to this file")
     parser.add_argument("--workdir", type=Path, help="keep configs, catalogs, outputs and request logs here")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds one connector run may take")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="run our connectors' zero-latency reads under py-spy (installed into .bench/tools), write "
+                             "DIR/<run>.txt (collapsed stacks) and print the top functions")
     parser.add_argument("--install-peers", action="store_true", help="install the peers' venvs, then exit")
     return parser.parse_args(argv)
 

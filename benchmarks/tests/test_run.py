@@ -144,3 +144,29 @@ def test_ratios_are_marked_against_their_target_in_the_direction_the_issue_sets(
     assert run.fmt_ratio(1.2, 1.0, at_least=True) == "1.20x ok"
     assert run.fmt_ratio(0.8, 1.0, at_least=True) == "0.80x MISSED"
     assert run.fmt_ratio(None) == "-"
+
+
+def test_profile_summary_ranks_functions_by_own_and_inclusive_share_of_samples(tmp_path: Path):
+    stacks = tmp_path / "stacks.txt"
+    stacks.write_text("main (a.py:1);read (b.py:10);parse (c.py:5) 6\n"
+                      "main (a.py:1);read (b.py:12) 3\n"
+                      "main (a.py:2);emit (d.py:7) 1\n")
+    summary = run.profile_summary(stacks)
+    assert "10 samples" in summary
+    own, inclusive = summary.split("inclusive time:")
+    assert own.splitlines()[1].split() == ["60.0%", "parse", "(c.py)"]
+    assert inclusive.splitlines()[1].split() == ["100.0%", "main", "(a.py)"]
+    assert "90.0%  read (b.py)" in inclusive
+
+
+def test_the_incremental_check_reads_only_incremental_streams_and_counts_the_second_syncs_requests(tmp_path: Path):
+    if not Path(sys.executable).with_name("source-mailchimp").exists():
+        pytest.skip("source-mailchimp is not installed")
+    raw_path = tmp_path / "bench.json"
+    run.main(["--scale", "0.1", "--ours-only", "--connectors", "airbyte-mailchimp", "--runs", "incremental",
+              "--streams", "lists", "list_members", "--json", str(raw_path), "--workdir", str(tmp_path / "work")])
+    (check,) = json.loads(raw_path.read_text())["incremental"]
+    assert check["connector"] == "ours-mailchimp" and check["ok"]
+    assert check["streams"] == 1  # lists is full refresh only: left out
+    assert check["bound"] == check["parents"] + 1 and check["parents"] > 0
+    assert 0 < check["second_requests"] < check["first_requests"] + 1
