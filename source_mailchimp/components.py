@@ -23,6 +23,7 @@ from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.declarative.extractors import DpathExtractor
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+from airbyte_cdk.sources.declarative.requesters.paginators.strategies import OffsetIncrement
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
     SubstreamPartitionRouter,
 )
@@ -344,6 +345,24 @@ class TopLevelRecordsExtractor(DpathExtractor):
         path = urlsplit(getattr(response, "url", "") or "").path
         message = f"Mailchimp answered {self._stream} with {what} ({path}): the page cannot be read."
         return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.system_error)
+
+
+@dataclass
+class PageItemsOffsetIncrement(OffsetIncrement):
+    """Offset paging that counts the items of the page the API returned (`emails`), not the records made of them.
+
+    The email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
+    none). The CDK's OffsetIncrement counts records: after a page of 1,000 emails holding 2,150 activity items it asks
+    for offset 2,150 and skips emails; a page of 1,000 emails with little activity looks short and ends the paging.
+    The manifest cannot give OffsetIncrement another way to count (its `extractor` is not a manifest field)."""
+
+    data_field: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self.extractor = TopLevelRecordsExtractor(
+            field_path=[self.data_field or parameters["data_field"]], config=self.config, parameters=parameters
+        )
 
 
 @dataclass

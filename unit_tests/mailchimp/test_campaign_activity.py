@@ -116,3 +116,18 @@ def test_unsubscribes_are_read_only_for_campaigns_whose_report_counts_unsubscrib
 
     assert [(r["campaign_id"], r["email_id"]) for r in out.records("unsubscribes")] == [("SOME", "e1")]
     assert [urlsplit(r.url).path for r in api.request_history][1:] == ["/3.0/reports/SOME/unsubscribed"]
+
+
+def test_email_activity_pages_by_emails_not_by_the_activity_records_made_of_them(api, capsys, tmp_path):
+    api.get(API + "reports", json=page("reports", [report("C1", "2024-01-01T00:00:00+00:00")]))
+    two_each = [{"action": "open", "timestamp": "2024-01-02T00:00:00+00:00"}, {"action": "click", "timestamp": "2024-01-02T00:00:01+00:00"}]
+    first = emails("C1", *([two_each] * 600 + [[]] * 400))  # 1,000 emails: 1,200 records
+    second = emails("C1", [two_each[0]])
+    second["emails"][0]["email_id"] = "last"
+    api.get(API + "reports/C1/email-activity", [{"json": first}, {"json": second}])
+
+    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["reports_email_activity"]))
+
+    offsets = [query(r).get("offset") for r in api.request_history if "email-activity" in r.url]
+    assert offsets == [None, "1000"]
+    assert len(out.records("reports_email_activity")) == 1201
