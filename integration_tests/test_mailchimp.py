@@ -388,3 +388,16 @@ def test_a_sync_killed_and_resumed_from_its_last_state_loses_no_record(discovere
             union = [r["data"] for r in before if r["stream"] == stream] + resumed.records(stream)
             got = {tuple(r[k] for k in STREAMS[stream][0]) for r in union}
             assert got == keyed(stream, expected[stream]).keys(), stream
+
+
+def test_email_activity_of_campaigns_with_more_than_a_page_of_recipients_is_read_in_full(discovered, workdir):
+    # At this scale some campaigns have more than 1,000 recipients: more than one page of emails, each holding
+    # several activity items (paging counts emails, not the records made of them).
+    with MailchimpSandbox(scale=6, seed=0) as sb:
+        assert max(len(emails) for emails in sb.data["email_activity"].values()) > 1000
+        run = run_source(COMMAND, "read", workdir, config=apikey_config(sb),
+                         catalog=configured_catalog(discovered, ["reports_email_activity"]))
+
+        assert run.returncode == 0, run.output
+        stream = "reports_email_activity"
+        assert keyed(stream, run.records(stream)) == keyed(stream, expected_records(sb.data)[stream])
