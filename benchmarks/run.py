@@ -253,7 +253,7 @@ def profiled(argv: list[str], profile: Path | None) -> list[str]:
     """`argv` run under py-spy, which writes collapsed stacks (one line per stack: frames;... count) to `profile`."""
     if profile is None:
         return argv
-    return [py_spy(), "record", "--format", "raw", "--rate", "250", "--output", str(profile), "--", *argv]
+    return [py_spy(), "record", "--gil", "--format", "raw", "--rate", "250", "--output", str(profile), "--", *argv]
 
 
 def profile_summary(profile: Path, top: int = 20) -> str:
