@@ -485,3 +485,17 @@ def test_a_sync_killed_with_sigkill_and_resumed_from_its_last_state_loses_no_rec
         for stream, records_of_stream in expected_records(sb).items():
             want = {json.dumps(r, sort_keys=True) for r in records_of_stream}
             assert want <= {data for s, data in emitted if s == stream}, stream
+
+
+@pytest.mark.parametrize("auth", ["api_key", "oauth"])
+def test_debug_logs_of_a_faulty_sync_print_no_secret_not_even_the_encoded_basic_header(catalog, tmp_path, auth):
+    import base64
+
+    with CampaignMonitorSandbox(scale=0.05, seed=13, faults=FaultPlan(rate=0.1, seed=13, stall_seconds=0.5)) as sb:
+        config = api_key_config(sb) if auth == "api_key" else oauth_config(sb)
+        run = run_source(COMMAND, "read", tmp_path, config=config, catalog=configured_catalog(catalog, ["lists", "campaign_opens"]),
+                         env={"LOG_LEVEL": "debug"})
+        assert run.returncode == 0, run.output[-2000:]
+        assert "Making outbound API request" in run.output  # debug logs are on
+        assert_no_secret(run, sb)
+        assert base64.b64encode(f"{sb.api_key}:x".encode()).decode() not in run.output

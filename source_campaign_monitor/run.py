@@ -6,6 +6,7 @@ a failed `check` or an Airbyte TRACE error naming what is wrong, never as a bare
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import sys
@@ -31,7 +32,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import Source
-from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets, update_secrets
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 MANIFEST = Path(__file__).parent / "manifest.yaml"
@@ -75,7 +76,17 @@ def register_secrets(config: Mapping[str, Any]) -> None:
     """Masks every secret of the config in all output from here on (the CDK registers them only once it launches)."""
     credentials = config.get("credentials") if isinstance(config.get("credentials"), dict) else {}
     values = [str(v) for source in (config, credentials) for k, v in source.items() if k in SECRET_FIELDS and v]
-    update_secrets(values)
+    update_secrets(values + derived_secrets(config))
+
+
+def derived_secrets(config: Mapping[str, Any]) -> List[str]:
+    """Secrets computed from the config: the Basic authorization value (base64 of "<api_key>:x") that the CDK prints
+    with the request headers in --debug logs, where masking the key itself does not help."""
+    credentials = config.get("credentials") if isinstance(config.get("credentials"), dict) else {}
+    api_key = credentials.get("api_key")
+    if not api_key:
+        return []
+    return [base64.b64encode(f"{api_key}:x".encode("utf-8")).decode("ascii")]
 
 
 def config_problems(config: Mapping[str, Any]) -> List[str]:
@@ -170,7 +181,20 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
         raw = read_json_file(state_path, "state")
         return [AirbyteStateMessageSerializer.load(item) for item in without_global_fallback(raw or [])]
 
+    def read(self, logger, config, catalog, state=None):  # type: ignore[override]
+        # the entrypoint replaced the secret list with the config's own secrets just before calling this
+        for secret in derived_secrets(config):
+            add_to_secrets(secret)
+        yield from super().read(logger, config, catalog, state)
+
+    def discover(self, logger, config):  # type: ignore[override]
+        for secret in derived_secrets(config):
+            add_to_secrets(secret)
+        return super().discover(logger, config)
+
     def check(self, logger, config):  # type: ignore[override]
+        for secret in derived_secrets(config):
+            add_to_secrets(secret)
         problems = config_problems(config)
         if problems:
             return AirbyteConnectionStatus(status=Status.FAILED, message="Invalid settings: " + "; ".join(problems))
