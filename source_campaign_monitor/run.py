@@ -38,6 +38,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 MANIFEST = Path(__file__).parent / "manifest.yaml"
 SECRET_FIELDS = ("api_key", "client_secret", "refresh_token", "access_token", "authorization_code")
 LOOPBACK_NAMES = {"localhost"}
+RECORD_QUEUE_SIZE = 1_000
 
 
 def _config_error(message: str) -> AirbyteTracedException:
@@ -166,6 +167,10 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
 
     def __init__(self, catalog=None, config=None, state=None, config_path=None) -> None:
         super().__init__(path_to_yaml=str(MANIFEST), catalog=catalog, config=config, state=state, config_path=config_path)
+        # The CDK queues up to 10,000 records between the worker threads and the main thread that prints them; printing
+        # is the slower side, so that backlog is what grows with the size of a sync. One page (1,000) is enough to keep
+        # the printer busy; it is far more than the 20 worker threads at most, as the CDK requires.
+        self._concurrent_source._queue.maxsize = RECORD_QUEUE_SIZE
 
     def _read_and_parse_yaml_file(self, path_to_yaml_file: str):  # the manifest is package data, not a cwd path
         import yaml
