@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import shlex
 import shutil
@@ -25,11 +24,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "unit_tests" / "fixtures" / "metadata_schema" / "ConnectorMetadataDefinitionV0.json"
 # Airbyte's own consolidated schema, when a copy of it is kept beside the repository (not committed here).
-UPSTREAM_SCHEMA_PATHS = [
-    Path(os.environ["AIRBYTE_METADATA_SCHEMA"]) if os.environ.get("AIRBYTE_METADATA_SCHEMA") else None,
-    ROOT.parent / "shared" / "airbyte" / "metadata_schema.json",
-]
-
 CONNECTORS = {
     "source-mailchimp": {
         "package": "source_mailchimp",
@@ -116,14 +110,6 @@ def test_metadata_has_one_document_per_console_script(documents):
 @pytest.mark.parametrize("connector", CONNECTORS)
 def test_metadata_document_validates_against_connector_metadata_schema(schema, documents, connector):
     assert schema_errors(schema, documents[connector]) == []
-
-
-@pytest.mark.parametrize("connector", CONNECTORS)
-def test_metadata_document_validates_against_airbytes_own_schema_when_available(documents, connector):
-    path = next((p for p in UPSTREAM_SCHEMA_PATHS if p is not None and p.is_file()), None)
-    if path is None:
-        pytest.skip("no copy of Airbyte's consolidated metadata schema beside the repository (shared/airbyte/)")
-    assert schema_errors(json.loads(path.read_text()), documents[connector]) == []
 
 
 @pytest.mark.parametrize(
