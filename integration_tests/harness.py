@@ -107,6 +107,11 @@ def run_source(
     completed = subprocess.run(
         argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
     )
+    return parse_run(completed)
+
+
+def parse_run(completed: subprocess.CompletedProcess) -> SourceRun:
+    """The Airbyte messages among the lines a connector printed (anything else on stdout is kept in `stdout` only)."""
     messages = []
     for line in completed.stdout.splitlines():
         try:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from integration_tests.harness import SourceRun, configured_catalog, run_source
+from integration_tests.harness import SourceRun, configured_catalog, parse_run, run_source
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "container.sh"
@@ -120,15 +120,7 @@ def run_in_container(
     completed = subprocess.run(
         [*PODMAN_RUN, "-v", f"{secrets}:/secrets:ro", image, *argv], capture_output=True, text=True, timeout=timeout
     )
-    messages = []
-    for line in completed.stdout.splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and "type" in message:
-            messages.append(message)
-    return SourceRun(completed.returncode, completed.stdout, completed.stderr, messages)
+    return parse_run(completed)
 
 
 def api_key_config(spec: dict[str, Any], api_key: str, sandbox_url: str) -> dict[str, Any]:
