@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
@@ -82,7 +83,9 @@ def _without_global_cursors(state: Optional[List[AirbyteStateMessage]]) -> Optio
 
 
 def _print(message: AirbyteMessage) -> None:
-    print(filter_secrets(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()), flush=True)
+    # One write per line (print() writes the text and the newline separately; a log could land in between).
+    sys.stdout.write(filter_secrets(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()) + "\n")
+    sys.stdout.flush()
 
 
 class SecretMaskingStream(io.TextIOBase):
@@ -96,6 +99,9 @@ class SecretMaskingStream(io.TextIOBase):
         super().__init__()
         self._stream = stream
         self.secrets: list[str] = []
+        # Records are printed by the main thread and logs by the worker threads: a long write (a debug log of a
+        # response body) is not atomic on a pipe, and a record written in the middle of it was lost with the line.
+        self._lock = threading.Lock()
 
     @property
     def unmasked(self) -> Any:
@@ -120,10 +126,12 @@ class SecretMaskingStream(io.TextIOBase):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, "****")
-        return self._stream.write(text)
+        with self._lock:
+            return self._stream.write(text)
 
     def flush(self) -> None:
-        self._stream.flush()
+        with self._lock:
+            self._stream.flush()
 
     def writable(self) -> bool:
         return True
