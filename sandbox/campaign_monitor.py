@@ -124,7 +124,7 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from sandbox.server import FaultPlan, Request, Response, SandboxApp, SandboxServer
+from sandbox.server import FaultPlan, Request, Response, Sandbox, SandboxApp, SandboxServer
 
 API = "/api/v3.3"
 API_V3_2 = "/api/v3.2"
@@ -831,7 +831,7 @@ class _RateLimited(Exception):
         self.headers = headers
 
 
-class CampaignMonitorSandbox:
+class CampaignMonitorSandbox(Sandbox):
     """One Campaign Monitor account (see the module docstring) served on 127.0.0.1.
 
     Attributes: url, server, data, scale, seed, now (the sandbox clock, UTC), api_key, oauth (client_id,
@@ -885,25 +885,6 @@ class CampaignMonitorSandbox:
         self.server: SandboxServer = SandboxServer(
             self.app, latency=latency, item_latency=item_latency, max_connections=max_connections, faults=faults,
             port=port)
-
-    # --- lifecycle --------------------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self) -> "CampaignMonitorSandbox":
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> "CampaignMonitorSandbox":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- time zones -------------------------------------------------------------------------------------------
 

@@ -136,7 +136,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-from sandbox.server import FaultPlan, Request, Response, SandboxApp, SandboxServer
+from sandbox.server import FaultPlan, Request, Response, Sandbox, SandboxApp, SandboxServer
 
 DC = "us6"
 API_HOST = f"https://{DC}.api.mailchimp.com"
@@ -1637,7 +1637,7 @@ class MailchimpApp(SandboxApp):
         return Response(200, {"access_token": self.oauth["access_token"], "expires_in": 0, "scope": None})
 
 
-class MailchimpSandbox:
+class MailchimpSandbox(Sandbox):
     """A running Mailchimp sandbox: ``with MailchimpSandbox(scale=0.1) as sb: ...`` (see the module docstring)."""
 
     def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
@@ -1667,10 +1667,6 @@ class MailchimpSandbox:
                                             if c["status"] == "sent" and not c["tracking"]["opens"])
 
     @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
     def data(self) -> dict[str, Any]:
         return self._store.data
 
@@ -1688,18 +1684,6 @@ class MailchimpSandbox:
         with self.app.lock:
             return self._store.mutate()
 
-    def start(self) -> "MailchimpSandbox":
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> "MailchimpSandbox":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -277,3 +277,27 @@ class SandboxServer:
 
         return Handler
 
+
+
+class Sandbox:
+    """What every API sandbox is to its users: a started server (`server`, `url`), usable as a context manager.
+    Subclasses build `self.server` in their constructor."""
+
+    server: SandboxServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> "Sandbox":
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
