@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import random
 import re
+import threading
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
@@ -435,8 +436,100 @@ class MemberStatusPartitionFilter(RecordFilter):
                 yield record
 
 
+class _SyncListings:
+    """The parent listings already read in one sync, by listing; one lock per listing so that a second stream
+    waits for the first one's read instead of sending the same requests again."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config  # kept alive: the store is found by id(config), which must not be reused meanwhile
+        self.lock = threading.Lock()
+        self.locks: dict[Any, threading.Lock] = {}
+        self.slices: dict[Any, List[StreamSlice]] = {}
+
+    def lock_for(self, key: Any) -> threading.Lock:
+        with self.lock:
+            return self.locks.setdefault(key, threading.Lock())
+
+
+_SYNC_LISTINGS: dict[int, _SyncListings] = {}
+_SYNC_LISTINGS_LOCK = threading.Lock()
+
+
+def _sync_listings(config: Mapping[str, Any]) -> _SyncListings:
+    with _SYNC_LISTINGS_LOCK:
+        store = _SYNC_LISTINGS.get(id(config))
+        if store is None or store.config is not config:
+            store = _SYNC_LISTINGS[id(config)] = _SyncListings(config)
+        return store
+
+
 @dataclass
-class ListAndMemberStatusPartitionRouter(SubstreamPartitionRouter):
+class SharedParentPartitionRouter(SubstreamPartitionRouter):
+    """A SubstreamPartitionRouter whose parent listing is read once per sync and shared by every stream with the
+    same parent: the lists' ids are the partitions of seven streams, the sent campaigns' of two, and each used to
+    list them again (six extra `/lists` requests in every sync).
+
+    YAML cannot say it: each stream's router owns its own parent stream instance, and the CDK's HTTP cache is off
+    (it cached a cut-short 200 and replayed it on retries). This keeps no responses, only the partitions (a list id,
+    a campaign id and its few extra fields), for the duration of one sync: the store belongs to the sync's config
+    object. A failed read stores nothing, so the next stream reads the parent itself. The parents shared this way
+    are full-refresh id listings with no state of their own; a parent with `incremental_dependency` is not shared.
+
+    Two routers share a listing when their parent stream has the same name, the same parent key, partition field
+    and extra fields; the manifest gives every such parent the same definition."""
+
+    def _listing_key(self) -> Optional[tuple[Any, ...]]:
+        parents = getattr(self, "parent_stream_configs", None)
+        if not parents:
+            return None
+        key: list[Any] = []
+        for parent in parents:
+            if parent.incremental_dependency or parent.lazy_read_pointer:
+                return None
+            extra = tuple(
+                tuple(str(part.eval(self.config)) for part in path) for path in (parent.extra_fields or [])
+            )
+            key.append(
+                (parent.stream.name, str(parent.parent_key.eval(self.config)),
+                 str(parent.partition_field.eval(self.config)), extra)
+            )
+        return tuple(key)
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        key = self._listing_key()
+        if key is None:
+            yield from super().stream_slices()
+            return
+        store = _sync_listings(self.config)
+        with store.lock_for(key):
+            slices = store.slices.get(key)
+            if slices is None:
+                slices = list(super().stream_slices())
+                store.slices[key] = slices
+        for stream_slice in slices:
+            yield StreamSlice(
+                partition=dict(stream_slice.partition),
+                cursor_slice=dict(stream_slice.cursor_slice),
+                extra_fields=dict(stream_slice.extra_fields),
+            )
+
+
+@dataclass
+class CampaignsWithUnsubscribesPartitionRouter(SharedParentPartitionRouter):
+    """The sent campaigns whose report counts unsubscribes (`unsubscribed`, an extra field of the partition): the
+    others have nothing at /reports/{id}/unsubscribed and are not requested.
+
+    A RecordFilter on the parent would do the same, but then this parent would differ from reports_email_activity's
+    and the sent campaigns would be listed twice a sync (see SharedParentPartitionRouter)."""
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for stream_slice in super().stream_slices():
+            if stream_slice.extra_fields.get("unsubscribed") != 0:
+                yield stream_slice
+
+
+@dataclass
+class ListAndMemberStatusPartitionRouter(SharedParentPartitionRouter):
     """Each list twice: {list_id, member_status: "all_but_archived"} and {list_id, member_status: "archived"}.
 
     The API lists archived members only when asked with `status=archived` (one status per request). YAML can say
@@ -456,7 +549,7 @@ class ListAndMemberStatusPartitionRouter(SubstreamPartitionRouter):
 
 
 @dataclass
-class CampaignsWithNewActivityPartitionRouter(SubstreamPartitionRouter):
+class CampaignsWithNewActivityPartitionRouter(SharedParentPartitionRouter):
     """Campaign partitions for reports_email_activity: only sent campaigns (the parent is /reports), only those sent
     within `email_activity_date_window` days, and only those with activity newer than the saved state.
 
