@@ -166,6 +166,7 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
     """The manifest source, with the settings checked (and flat configs normalised) before any request."""
 
     def __init__(self, catalog=None, config=None, state=None, config_path=None) -> None:
+        register_sync_inputs(catalog, state)
         super().__init__(path_to_yaml=str(MANIFEST), catalog=catalog, config=config, state=state, config_path=config_path)
         # The CDK queues up to 10,000 records between the worker threads and the main thread that prints them; printing
         # is the slower side, so that backlog is what grows with the size of a sync. One page (1,000) is enough to keep
@@ -204,6 +205,26 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
         if problems:
             return AirbyteConnectionStatus(status=Status.FAILED, message="Invalid settings: " + "; ".join(problems))
         return super().check(logger, config)
+
+
+def register_sync_inputs(catalog: Optional[ConfiguredAirbyteCatalog], state: Optional[list]) -> None:
+    """Tells the components which streams this sync reads incrementally and from which states (a new sync: the
+    parent listings and summaries shared between streams are forgotten)."""
+    from source_campaign_monitor.components import SyncInputs
+
+    incremental = [
+        configured.stream.name
+        for configured in (catalog.streams if catalog is not None else [])
+        if configured.sync_mode == SyncMode.incremental
+    ]
+    states: dict[str, Mapping[str, Any]] = {}
+    for message in state or []:
+        raw = AirbyteStateMessageSerializer.dump(message) if not isinstance(message, dict) else message
+        stream = raw.get("stream") or {}
+        name = (stream.get("stream_descriptor") or {}).get("name")
+        if name and isinstance(stream.get("stream_state"), dict):
+            states[name] = stream["stream_state"]
+    SyncInputs.register(incremental, states)
 
 
 def manifest_streams() -> tuple[set[str], set[str]]:

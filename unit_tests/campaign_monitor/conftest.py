@@ -13,6 +13,8 @@ def fresh_process_state():
     """Each test starts as a new process: no OAuth token and no client time zone known yet."""
     components._TOKEN_STATES.clear()
     components.ClientTimeZones._converters.clear()
+    components.SyncInputs.clear()
     yield
     components._TOKEN_STATES.clear()
     components.ClientTimeZones._converters.clear()
+    components.SyncInputs.clear()

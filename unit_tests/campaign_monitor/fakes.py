@@ -29,3 +29,11 @@ def campaign(campaign_id, sent):
     return {"WebVersionURL": "https://createsend.com/t/r-1", "WebVersionTextURL": "https://createsend.com/t/r-1/t",
             "CampaignID": campaign_id, "Subject": "S", "Name": "N", "FromName": "F", "FromEmail": "f@example.com",
             "ReplyTo": "f@example.com", "SentDate": sent, "TotalRecipients": 2}
+
+
+def summary(recipients=100, opened=40, unique_opened=30, clicks=12, unsubscribed=2, bounced=3, spam=1):
+    """A sent campaign's summary (GET /campaigns/{id}/summary.json), with the documented count fields."""
+    return {"Name": "Campaign", "Recipients": recipients, "TotalOpened": opened, "Clicks": clicks,
+            "Unsubscribed": unsubscribed, "Bounced": bounced, "UniqueOpened": unique_opened,
+            "SpamComplaints": spam, "WebVersionURL": "https://example.com/web", "WebVersionTextURL": "",
+            "WorldviewURL": "", "Forwards": 0, "Likes": 0, "Mentions": 0}

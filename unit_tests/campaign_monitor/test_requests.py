@@ -15,7 +15,7 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from source_campaign_monitor.run import SourceCampaignMonitor
 
-from .fakes import API, CLIENT, SYDNEY, api_key_config, campaign, client_details, page
+from .fakes import API, CLIENT, SYDNEY, api_key_config, campaign, client_details, page, summary
 
 CAMPAIGN = "fc0ce7105baeaf97f47c99be31d02a91"
 LIST = "a58ee1d3039b8bec838e6d1482a8a965"
@@ -28,6 +28,7 @@ def api():
         mocker.get(API + f"clients/{CLIENT}.json", json=client_details())
         mocker.get(API + f"clients/{CLIENT}/campaigns.json", json=page([campaign(CAMPAIGN, "2024-04-06 20:00:00")], ordered_by="SentDate"))
         mocker.get(API + f"clients/{CLIENT}/lists.json", json=[{"ListID": LIST, "Name": "List One"}])
+        mocker.get(API + f"campaigns/{CAMPAIGN}/summary.json", json=summary())
         yield mocker
 
 
