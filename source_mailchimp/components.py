@@ -644,3 +644,90 @@ class FastIsoCursorParsing:
 
 
 FastIsoCursorParsing.install()
+
+
+class FastUtcCursorFormatting:
+    """Formats the cursor of every record (the per-partition cursor parses it, then formats it back to compare it with
+    the state) with datetime.isoformat instead of strftime, for the manifest's format "%Y-%m-%dT%H:%M:%S+00:00".
+
+    Profiled at 3% of a sync's CPU. There is no manifest setting for it. The fast path is taken only for an aware UTC
+    datetime without microseconds and with a four-digit year, for which isoformat() is the same string as strftime();
+    anything else goes to strftime as before."""
+
+    FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._installed:
+            return
+        from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+        original = DatetimeParser.format
+
+        def format(self: Any, dt: datetime, format: str) -> str:
+            if (
+                format == cls.FORMAT
+                and dt.tzinfo is not None
+                and dt.microsecond == 0
+                and dt.year >= 1000
+                and dt.utcoffset() == timedelta(0)
+            ):
+                return dt.isoformat()
+            return original(self, dt, format)
+
+        DatetimeParser.format = format  # type: ignore[method-assign]
+        cls._installed = True
+
+
+FastUtcCursorFormatting.install()
+
+
+class MemoizedSliceKeys:
+    """The per-partition cursor keys every record by its slice twice: `StreamSlice.__hash__` JSON-encodes the slice and
+    takes a SHA-256 of it, and the partition key is `json.dumps(partition, sort_keys=True)`. Both are computed once
+    per *record* for values that are fixed per slice: together 11% of a sync's CPU in a profile at scale 10.
+
+    `install()` memoizes the slice's hash on the slice (a StreamSlice is immutable: its __setitem__ raises) and the
+    partition key per cursor by the identity of the partition mapping (created once per slice by the CDK and never
+    changed; kept alive beside its key so that its id cannot be reused). The values are those the CDK computes.
+    These are inside the CDK's cursor, not components a manifest can replace."""
+
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._installed:
+            return
+        from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import (
+            ConcurrentPerPartitionCursor,
+        )
+
+        compute_hash = StreamSlice.__hash__
+
+        def memoized_hash(self: Any) -> int:
+            try:
+                return self.__dict__["_mailchimp_hash"]
+            except KeyError:
+                value = self.__dict__["_mailchimp_hash"] = compute_hash(self)
+                return value
+
+        compute_key = ConcurrentPerPartitionCursor._to_partition_key
+
+        def memoized_key(self: Any, partition: Mapping[str, Any]) -> str:
+            keys = self.__dict__.get("_mailchimp_partition_keys")
+            if keys is None:
+                keys = self.__dict__.setdefault("_mailchimp_partition_keys", {})
+            entry = keys.get(id(partition))
+            if entry is not None and entry[0] is partition:
+                return entry[1]
+            key = compute_key(self, partition)
+            keys[id(partition)] = (partition, key)
+            return key
+
+        StreamSlice.__hash__ = memoized_hash  # type: ignore[method-assign]
+        ConcurrentPerPartitionCursor._to_partition_key = memoized_key  # type: ignore[method-assign]
+        cls._installed = True
+
+
+MemoizedSliceKeys.install()
