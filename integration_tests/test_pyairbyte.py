@@ -44,12 +44,13 @@ def cache_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pyairbyte")
 
 
-def pyairbyte_read(python: Path, connector: str, config: dict[str, Any], workdir: Path, cache_root: Path) -> dict:
+def pyairbyte_read(python: Path, connector: str, config: dict[str, Any], workdir: Path, cache_root: Path,
+                   *extra_args: str) -> dict:
     config_file = workdir / f"{connector}.json"
     config_file.write_text(json.dumps(config))
     env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", "AIRBYTE_CACHE_ROOT": str(cache_root)}
     completed = subprocess.run(
-        [str(python), str(READ), connector, "--config", str(config_file)],
+        [str(python), str(READ), connector, "--config", str(config_file), *extra_args],
         capture_output=True, text=True, timeout=300, cwd=workdir, env=env,
     )
     assert completed.returncode == 0, f"PyAirbyte read of {connector} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
@@ -93,3 +94,39 @@ def test_pyairbyte_reads_every_campaign_monitor_stream_into_the_same_cache_witho
     assert result["streams"] == expected
     assert all(expected.values()), f"a stream read nothing at scale {SCALE}: {expected}"
     assert sb.api_key not in result["output"]
+
+
+# PyAirbyte's default `read()` (incremental) configures *every* stream with sync_mode incremental, the full-refresh-only
+# ones included, as it does for any source; the CDK reads such a stream in full refresh. Both connectors' entry points
+# reject that catalog instead (config_error "... does not support incremental sync"), so a notebook's plain
+# `source.read()` fails. That known defect is reported as an expected failure; any other failure fails the test, and
+# once the connectors accept the catalog the test passes as it is.
+PYAIRBYTE_INCREMENTAL_DEFECT = "does not support incremental sync"
+
+
+@pytest.mark.parametrize("connector", ["source-mailchimp", "source-campaign-monitor"])
+def test_pyairbyte_default_incremental_read_reads_every_stream(connector, pyairbyte_python, tmp_path):
+    sandbox_class = MailchimpSandbox if connector == "source-mailchimp" else CampaignMonitorSandbox
+    with sandbox_class(scale=SCALE, seed=0) as sb:
+        credentials = (
+            {"auth_type": "apikey", "apikey": sb.api_key} if connector == "source-mailchimp"
+            else {"auth_type": "api_key", "api_key": sb.api_key}
+        )
+        config = {"credentials": credentials, "sandbox_url": sb.url}
+        expected = direct_counts(connector, config, tmp_path)
+        try:
+            result = pyairbyte_read(pyairbyte_python, connector, config, tmp_path, tmp_path / "cache", "--incremental")
+        except AssertionError as failure:
+            if PYAIRBYTE_INCREMENTAL_DEFECT in connector_log_of(str(failure)):
+                pytest.xfail(f"{connector} rejects PyAirbyte's incremental catalog (full-refresh-only streams "
+                             "configured incremental) instead of reading those streams in full refresh as the CDK does")
+            raise
+    assert result["streams"] == expected
+
+
+def connector_log_of(pyairbyte_output: str) -> str:
+    """The connector's own log, whose path PyAirbyte prints when the connector fails (`Log file: ...`)."""
+    import re
+
+    logs = [Path(path) for path in re.findall(r"Log file: (\S+\.log)", pyairbyte_output)]
+    return "\n".join(path.read_text(errors="replace") for path in logs if path.exists())
