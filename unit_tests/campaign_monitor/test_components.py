@@ -135,6 +135,23 @@ def test_values_of_the_parent_record_are_copied_from_the_slice_extra_fields():
     assert record["SentDate"] == "2024-01-01T00:00:00+00:00"
 
 
+def test_each_slice_gives_its_own_parent_ids_and_zone_to_every_record_of_it():
+    ClientTimeZones.remember("sydney", SYDNEY)
+    ClientTimeZones.remember("utc", "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London")
+    transformation = AddParentIdsAndUtcDates(config={}, parameters={}, date_fields=["Date"],
+                                             parent_ids={"CampaignID": "campaign_id"})
+    first = StreamSlice(partition={"campaign_id": "c1", "parent_slice": {"client_id": "sydney"}}, cursor_slice={})
+    second = StreamSlice(partition={"campaign_id": "c2", "parent_slice": {"client_id": "utc"}}, cursor_slice={})
+    records = []
+    for stream_slice in (first, second, first, second):
+        record = {"Date": "2024-01-10 11:00:00"}
+        transformation.transform(record, stream_slice=stream_slice)
+        records.append(record)
+    sydney = {"Date": "2024-01-10T00:00:00+00:00", "CampaignID": "c1"}
+    london = {"Date": "2024-01-10T11:00:00+00:00", "CampaignID": "c2"}
+    assert records == [sydney, london, sydney, london]
+
+
 def test_the_client_of_a_partition_is_found_through_its_parent_slices():
     assert client_id_of({"campaign_id": "c", "parent_slice": {"client_id": "x", "parent_slice": {}}}) == "x"
     assert client_id_of({"campaign_id": "c"}) is None
@@ -285,6 +302,21 @@ def test_the_fast_cursor_parsing_reads_exactly_what_strptime_reads(value):
         return
     parsed = DatetimeParser().parse(value, ISO_CURSOR_FORMAT)
     assert parsed == expected and parsed.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize("value", [
+    datetime(2024, 4, 6, 9, 5, 7, tzinfo=timezone.utc), datetime(2024, 4, 6, 9, 5, 7, 250000, tzinfo=timezone.utc),
+    datetime(2024, 4, 6, 20, 0, tzinfo=timezone(timedelta(hours=11))), datetime(2024, 4, 6, 9, 0),
+    datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(2024, 4, 6, 9, 0, tzinfo=timezone(timedelta(0), "UTC")),
+])
+def test_the_fast_cursor_formatting_writes_exactly_what_strftime_writes(value):
+    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
+
+    from source_campaign_monitor.components import ISO_CURSOR_FORMAT
+
+    assert DatetimeParser.format._campaign_monitor_fast_path
+    assert DatetimeParser().format(value, ISO_CURSOR_FORMAT) == value.strftime(ISO_CURSOR_FORMAT)
+    assert DatetimeParser().format(value, "%Y-%m-%d") == value.strftime("%Y-%m-%d")
 
 
 def test_a_stream_slice_hash_is_computed_once_and_equal_slices_still_hash_equal():
