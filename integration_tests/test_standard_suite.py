@@ -8,8 +8,9 @@
 2. Checks of the retired Connector Acceptance Tests the suite does not run, on the installed commands run as Airbyte
    runs them: no problem at all in the discovered catalog (the suite only warns about schemas, primary keys and cursor
    fields missing from the schema), no record field the schema does not declare, the records of a fixed small scale
-   equal to the committed `expected_records` (ignoring order), two full refresh reads giving the same records, and
-   incremental state never going backwards, within a read or from one read to the next.
+   equal to the committed `expected_records` (ignoring order), two full refresh reads giving the same records,
+   incremental state never going backwards, within a read or from one read to the next, and progress visible per
+   stream (status traces and log lines).
 
 Not repeated here (see test_mailchimp.py, test_campaign_monitor.py): records against the sandbox's ground truth, reads
 after changes, resumed syncs, faults, secrets in debug logs.
@@ -308,6 +309,20 @@ def test_two_full_refresh_reads_emit_the_same_records(legacy):
     assert first == second
     streams = {s["name"] for s in legacy.catalog["streams"]}
     assert {stream for stream, _ in first} == streams, "a stream read nothing: the comparison would prove little"
+
+
+def test_a_read_shows_which_stream_is_being_read_and_when_each_completes(legacy):
+    """Progress during long syncs, as Airbyte's UI shows it: a STREAM_STATUS trace STARTED, RUNNING and COMPLETE per
+    stream, in that order, and log lines naming the stream as it starts and ends. (Partitions are named only in the
+    CDK's debug logs, `slice:{...}`.)"""
+    run = legacy.read("first full refresh")
+    statuses: dict[str, list[str]] = {}
+    for trace in run.traces("STREAM_STATUS"):
+        statuses.setdefault(trace["stream_status"]["stream_descriptor"]["name"], []).append(trace["stream_status"]["status"])
+    logs = run.logs()
+    for stream in (s["name"] for s in legacy.catalog["streams"]):
+        assert statuses.get(stream) == ["STARTED", "RUNNING", "COMPLETE"], f"{stream}: {statuses.get(stream)}"
+        assert f"Syncing stream: {stream}" in logs and f"Finished syncing {stream}" in logs, stream
 
 
 def cursor_values(state: dict[str, Any]) -> dict[str, str]:
