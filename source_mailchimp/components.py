@@ -731,3 +731,72 @@ class MemoizedSliceKeys:
 
 
 MemoizedSliceKeys.install()
+
+
+class FastRecordOutput:
+    """Serializes RECORD messages straight to their JSON line and counts them without a new key object per record.
+
+    The CDK turns every record into an AirbyteMessage, dumps it to a dict with serpyco (walking its dataclasses and
+    their type hints), then to JSON; and counts it under a HashableStreamDescriptor built for each record. Profiled at
+    scale 10, that is 12% of a sync's CPU, all in the single thread that prints. For a record message without
+    namespace, meta or file reference (every record of this source), the line is the JSON of
+    {"type": "RECORD", "record": {"stream", "data", "emitted_at"}} with the data's top-level nulls left out, byte for
+    byte what the CDK prints; any other
+    message, or a record orjson cannot encode as is, takes the CDK's path. The entrypoint's serializer and counter
+    are static methods the CDK calls by class, not components: there is no manifest setting for them."""
+
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._installed:
+            return
+        from airbyte_cdk.entrypoint import AirbyteEntrypoint
+        from airbyte_cdk.models import Type
+        from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
+
+        to_string = AirbyteEntrypoint.airbyte_message_to_string
+        count = AirbyteEntrypoint.handle_record_counts
+        descriptors: dict[tuple[str, Optional[str]], Any] = {}
+        record_type = Type.RECORD
+
+        def airbyte_message_to_string(message: Any) -> str:
+            record = message.record
+            if (
+                message.type is record_type
+                and record is not None
+                and record.namespace is None
+                and record.meta is None
+                and record.file_reference is None
+                and type(record.data) is dict
+            ):
+                data = record.data
+                if None in data.values():  # the CDK's serializer leaves out the data's top-level nulls
+                    data = {key: value for key, value in data.items() if value is not None}
+                try:
+                    return orjson.dumps(
+                        {"type": "RECORD", "record": {"stream": record.stream, "data": data, "emitted_at": record.emitted_at}}
+                    ).decode()
+                except TypeError:
+                    pass
+            return to_string(message)
+
+        def handle_record_counts(message: Any, stream_message_count: Any) -> Any:
+            record = message.record
+            if message.type is record_type and record is not None:
+                key = (record.stream, record.namespace)
+                descriptor = descriptors.get(key)
+                if descriptor is None:
+                    descriptor = descriptors[key] = HashableStreamDescriptor(name=record.stream, namespace=record.namespace)
+                stream_message_count[descriptor] += 1.0
+                return message
+            return count(message, stream_message_count)
+
+        cls.cdk_airbyte_message_to_string = staticmethod(to_string)
+        cls.cdk_handle_record_counts = staticmethod(count)
+        AirbyteEntrypoint.airbyte_message_to_string = staticmethod(airbyte_message_to_string)  # type: ignore[method-assign]
+        AirbyteEntrypoint.handle_record_counts = staticmethod(handle_record_counts)  # type: ignore[method-assign]
+        cls._installed = True
+
+
+FastRecordOutput.install()
