@@ -31,9 +31,13 @@ SCALE = 0.05
 
 @pytest.fixture(scope="module")
 def pyairbyte_python() -> Path:
-    setup = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900, env={**os.environ, "PYAIRBYTE_VENV": str(VENV)})
+    setup = subprocess.run(
+        [str(SETUP)], capture_output=True, text=True, timeout=900, env={**os.environ, "PYAIRBYTE_VENV": str(VENV)}
+    )
     if setup.returncode == REGISTRY_UNREACHABLE:
-        pytest.skip(f"PyAirbyte cannot be installed: the package registry is unreachable ({setup.stderr.strip()[-300:]})")
+        pytest.skip(
+            f"PyAirbyte cannot be installed: the package registry is unreachable ({setup.stderr.strip()[-300:]})"
+        )
     assert setup.returncode == 0, f"scripts/pyairbyte_setup.sh failed:\n{setup.stdout}\n{setup.stderr}"
     return VENV / "bin" / "python"
 
@@ -44,16 +48,23 @@ def cache_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pyairbyte")
 
 
-def pyairbyte_read(python: Path, connector: str, config: dict[str, Any], workdir: Path, cache_root: Path,
-                   *extra_args: str) -> dict:
+def pyairbyte_read(
+    python: Path, connector: str, config: dict[str, Any], workdir: Path, cache_root: Path, *extra_args: str
+) -> dict:
     config_file = workdir / f"{connector}.json"
     config_file.write_text(json.dumps(config))
     env = {**os.environ, "AIRBYTE_OFFLINE_MODE": "1", "DO_NOT_TRACK": "1", "AIRBYTE_CACHE_ROOT": str(cache_root)}
     completed = subprocess.run(
         [str(python), str(READ), connector, "--config", str(config_file), *extra_args],
-        capture_output=True, text=True, timeout=300, cwd=workdir, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=workdir,
+        env=env,
     )
-    assert completed.returncode == 0, f"PyAirbyte read of {connector} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    assert completed.returncode == 0, (
+        f"PyAirbyte read of {connector} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    )
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     result["output"] = completed.stdout + completed.stderr
     return result
@@ -109,7 +120,8 @@ def test_pyairbyte_default_incremental_read_reads_every_stream(connector, pyairb
     sandbox_class = MailchimpSandbox if connector == "source-mailchimp" else CampaignMonitorSandbox
     with sandbox_class(scale=SCALE, seed=0) as sb:
         credentials = (
-            {"auth_type": "apikey", "apikey": sb.api_key} if connector == "source-mailchimp"
+            {"auth_type": "apikey", "apikey": sb.api_key}
+            if connector == "source-mailchimp"
             else {"auth_type": "api_key", "api_key": sb.api_key}
         )
         config = {"credentials": credentials, "sandbox_url": sb.url}
@@ -118,8 +130,10 @@ def test_pyairbyte_default_incremental_read_reads_every_stream(connector, pyairb
             result = pyairbyte_read(pyairbyte_python, connector, config, tmp_path, tmp_path / "cache", "--incremental")
         except AssertionError as failure:
             if PYAIRBYTE_INCREMENTAL_DEFECT in connector_log_of(str(failure)):
-                pytest.xfail(f"{connector} rejects PyAirbyte's incremental catalog (full-refresh-only streams "
-                             "configured incremental) instead of reading those streams in full refresh as the CDK does")
+                pytest.xfail(
+                    f"{connector} rejects PyAirbyte's incremental catalog (full-refresh-only streams "
+                    "configured incremental) instead of reading those streams in full refresh as the CDK does"
+                )
             raise
     assert result["streams"] == expected
 

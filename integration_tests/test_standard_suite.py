@@ -45,21 +45,29 @@ ACCEPTANCE = Path(__file__).resolve().parent / "acceptance"
 # The configs of this session's sandboxes (see the scenario files): one directory per process, made at import, since
 # the scenarios are collected before any fixture runs.
 SESSION_CONFIGS = Path(tempfile.mkdtemp(prefix="standard-suite-"))
-NO_DOCKER = "no Docker engine on these machines: integration_tests/test_container.py builds and runs the image with podman"
+NO_DOCKER = (
+    "no Docker engine on these machines: integration_tests/test_container.py builds and runs the image with podman"
+)
 
 
-# --- the configs a scenario file can name ------------------------------------------------------------------------------
+# --- the configs a scenario file can name -----------------------------------------------------------------------------
+
 
 def _mailchimp_configs(sb: Any) -> dict[str, dict[str, Any]]:
     return {
         "config.json": {"credentials": {"auth_type": "apikey", "apikey": sb.api_key}, "sandbox_url": sb.url},
         "config_oauth.json": {
-            "credentials": {"auth_type": "oauth2.0", "client_id": sb.oauth["client_id"],
-                            "client_secret": sb.oauth["client_secret"], "access_token": sb.oauth["access_token"]},
+            "credentials": {
+                "auth_type": "oauth2.0",
+                "client_id": sb.oauth["client_id"],
+                "client_secret": sb.oauth["client_secret"],
+                "access_token": sb.oauth["access_token"],
+            },
             "sandbox_url": sb.url,
         },
         "invalid_config.json": {
-            "credentials": {"auth_type": "apikey", "apikey": f"{'0' * 32}-{sb.dc}"}, "sandbox_url": sb.url,
+            "credentials": {"auth_type": "apikey", "apikey": f"{'0' * 32}-{sb.dc}"},
+            "sandbox_url": sb.url,
         },
     }
 
@@ -68,8 +76,12 @@ def _campaign_monitor_configs(sb: Any) -> dict[str, dict[str, Any]]:
     return {
         "config.json": {"credentials": {"auth_type": "api_key", "api_key": sb.api_key}, "sandbox_url": sb.url},
         "config_oauth.json": {
-            "credentials": {"auth_type": "oauth2.0", "client_id": sb.oauth["client_id"],
-                            "client_secret": sb.oauth["client_secret"], "refresh_token": sb.oauth["refresh_token"]},
+            "credentials": {
+                "auth_type": "oauth2.0",
+                "client_id": sb.oauth["client_id"],
+                "client_secret": sb.oauth["client_secret"],
+                "refresh_token": sb.oauth["refresh_token"],
+            },
             "sandbox_url": sb.url,
         },
         "invalid_config.json": {"credentials": {"auth_type": "api_key", "api_key": "0" * 48}, "sandbox_url": sb.url},
@@ -88,7 +100,8 @@ def _source_campaign_monitor(config: dict[str, Any]) -> Any:
     return SourceCampaignMonitor(config=normalize_config(config))
 
 
-# --- the standard suite ------------------------------------------------------------------------------------------------
+# --- the standard suite -----------------------------------------------------------------------------------------------
+
 
 class _StandardSuite(DeclarativeSourceTestSuite):
     """The CDK's declarative source suite pointed at one of our connectors.
@@ -128,7 +141,11 @@ class _StandardSuite(DeclarativeSourceTestSuite):
 
     @classmethod
     def create_connector(cls, scenario):  # type: ignore[override]
-        config = scenario.get_config_dict(connector_root=cls.get_connector_root_dir(), empty_if_missing=True) if scenario else {}
+        config = (
+            scenario.get_config_dict(connector_root=cls.get_connector_root_dir(), empty_if_missing=True)
+            if scenario
+            else {}
+        )
         return cls.make_source(config)
 
     @pytest.fixture(scope="class", autouse=True)
@@ -179,7 +196,8 @@ class TestCampaignMonitorStandardSuite(_StandardSuite):
     make_source = staticmethod(_source_campaign_monitor)
 
 
-# --- what the legacy acceptance tests checked and the suite does not ---------------------------------------------------
+# --- what the legacy acceptance tests checked and the suite does not --------------------------------------------------
+
 
 def scenario_settings(scenario_file: Path) -> dict[str, Any]:
     return yaml.safe_load(scenario_file.read_text())
@@ -187,7 +205,9 @@ def scenario_settings(scenario_file: Path) -> dict[str, Any]:
 
 def declared_config_paths(scenario_file: Path) -> list[str]:
     sections = scenario_settings(scenario_file)["acceptance_tests"].values()
-    return sorted({test["config_path"] for section in sections for test in section.get("tests", []) if "config_path" in test})
+    return sorted(
+        {test["config_path"] for section in sections for test in section.get("tests", []) if "config_path" in test}
+    )
 
 
 class start_sandbox:
@@ -227,8 +247,14 @@ class LegacyChecks:
 
     def read(self, name: str, sync_mode: str = "full_refresh", state: list[dict] | None = None) -> SourceRun:
         if name not in self._reads:
-            run = run_source(self.command, "read", self.workdir, config=self.config,
-                             catalog=configured_catalog(self.catalog, sync_mode=sync_mode), state=state)
+            run = run_source(
+                self.command,
+                "read",
+                self.workdir,
+                config=self.config,
+                catalog=configured_catalog(self.catalog, sync_mode=sync_mode),
+                state=state,
+            )
             assert run.returncode == 0, f"{self.command} read failed: {run.errors()}"
             self._reads[name] = run
         return self._reads[name]
@@ -318,7 +344,9 @@ def test_a_read_shows_which_stream_is_being_read_and_when_each_completes(legacy)
     run = legacy.read("first full refresh")
     statuses: dict[str, list[str]] = {}
     for trace in run.traces("STREAM_STATUS"):
-        statuses.setdefault(trace["stream_status"]["stream_descriptor"]["name"], []).append(trace["stream_status"]["status"])
+        statuses.setdefault(trace["stream_status"]["stream_descriptor"]["name"], []).append(
+            trace["stream_status"]["status"]
+        )
     logs = run.logs()
     for stream in (s["name"] for s in legacy.catalog["streams"]):
         assert statuses.get(stream) == ["STARTED", "RUNNING", "COMPLETE"], f"{stream}: {statuses.get(stream)}"
@@ -372,11 +400,13 @@ def test_an_incremental_read_from_the_last_state_does_not_move_any_cursor_back_o
         first_count = len(first.records(stream))
         second_count = len(second.records(stream))
         assert second_count < first_count or first_count == 0, (
-            f"{stream}: nothing changed, yet the second incremental read emitted {second_count} of {first_count} records"
+            f"{stream}: nothing changed, yet the second incremental read emitted {second_count} of "
+            f"{first_count} records"
         )
 
 
-# --- regenerating the expected records ---------------------------------------------------------------------------------
+# --- regenerating the expected records --------------------------------------------------------------------------------
+
 
 def write_expected_records() -> None:
     for command, (scenario_file, make_configs) in CONNECTORS.items():

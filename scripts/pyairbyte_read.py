@@ -83,7 +83,12 @@ def main(argv: list[str]) -> int:
     else:
         result = source.read(cache=cache, force_full_refresh=True, write_strategy="replace")
     counts = {name: len(dataset) for name, dataset in sorted(result.streams.items())}
-    print(json.dumps({"connector": args.connector, "streams": counts, "cache": str(cache.db_path), "schema": cache.schema_name}), flush=True)
+    print(
+        json.dumps(
+            {"connector": args.connector, "streams": counts, "cache": str(cache.db_path), "schema": cache.schema_name}
+        ),
+        flush=True,
+    )
     return 0
 
 
