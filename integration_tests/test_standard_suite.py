@@ -10,7 +10,8 @@
    fields missing from the schema), no record field the schema does not declare, the records of a fixed small scale
    equal to the committed `expected_records` (ignoring order), two full refresh reads giving the same records,
    incremental state never going backwards, within a read or from one read to the next, and progress visible per
-   stream (status traces and log lines).
+   stream (status traces and log lines). And the stream table of each connector page (docs/) is the discovered
+   catalog's.
 
 Not repeated here (see test_mailchimp.py, test_campaign_monitor.py): records against the sandbox's ground truth, reads
 after changes, resumed syncs, faults, secrets in debug logs.
@@ -225,6 +226,11 @@ class start_sandbox:
         self.sandbox.__exit__(*exc)
 
 
+DOCS = {
+    "source-mailchimp": ROOT / "docs" / "mailchimp.md",
+    "source-campaign-monitor": ROOT / "docs" / "campaign-monitor.md",
+}
+
 CONNECTORS = {
     # command: (scenario file, configs)
     "source-mailchimp": (ACCEPTANCE / "mailchimp.yml", _mailchimp_configs),
@@ -351,6 +357,31 @@ def test_a_read_shows_which_stream_is_being_read_and_when_each_completes(legacy)
     for stream in (s["name"] for s in legacy.catalog["streams"]):
         assert statuses.get(stream) == ["STARTED", "RUNNING", "COMPLETE"], f"{stream}: {statuses.get(stream)}"
         assert f"Syncing stream: {stream}" in logs and f"Finished syncing {stream}" in logs, stream
+
+
+def documented_streams(page: Path) -> dict[str, tuple[list[str], str, list[str]]]:
+    """The "Supported streams" table of a connector page: stream -> (primary key, cursor, sync modes)."""
+    section = page.read_text().split("## Supported streams", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, tuple[list[str], str, list[str]]] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            name, _endpoint, key, cursor, modes = cells
+            rows[name.strip("`")] = ([k.strip() for k in key.split(",")], cursor, [m.strip() for m in modes.split(",")])
+    return rows
+
+
+def test_the_connector_page_lists_every_stream_with_its_discovered_keys_cursor_and_sync_modes(legacy):
+    documented = documented_streams(DOCS[legacy.command])
+    discovered = {
+        stream["name"]: (
+            [".".join(key) for key in stream.get("source_defined_primary_key") or []],
+            ".".join(stream.get("default_cursor_field") or []) or "-",
+            [mode.replace("_", " ").title() for mode in stream["supported_sync_modes"]],
+        )
+        for stream in legacy.catalog["streams"]
+    }
+    assert documented == discovered
 
 
 def cursor_values(state: dict[str, Any]) -> dict[str, str]:
