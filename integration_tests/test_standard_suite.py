@@ -22,8 +22,10 @@ The committed expected records are regenerated (after a deliberate change of the
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
+import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -33,12 +35,12 @@ from typing import Any, Callable
 
 import pytest
 import yaml
-from boltons.typeutils import classproperty
-
 from airbyte_cdk.models.airbyte_protocol_serializers import AirbyteCatalogSerializer
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests._catalog_checks import find_catalog_problems, format_catalog_problems
 from airbyte_cdk.test.standard_tests.pytest_hooks import pytest_generate_tests  # noqa: F401  (parametrizes `scenario`)
+from boltons.typeutils import classproperty
+
 from integration_tests.harness import SourceRun, configured_catalog, run_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +48,7 @@ ACCEPTANCE = Path(__file__).resolve().parent / "acceptance"
 # The configs of this session's sandboxes (see the scenario files): one directory per process, made at import, since
 # the scenarios are collected before any fixture runs.
 SESSION_CONFIGS = Path(tempfile.mkdtemp(prefix="standard-suite-"))
+atexit.register(shutil.rmtree, SESSION_CONFIGS, ignore_errors=True)
 NO_DOCKER = (
     "no Docker engine on these machines: integration_tests/test_container.py builds and runs the image with podman"
 )
