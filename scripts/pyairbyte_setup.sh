@@ -26,7 +26,8 @@ fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet "$SPEC" >"$log" 2>&1; then
+# Bounded retries and socket timeout: without a network, fail in about a minute rather than pip's quarter of an hour.
+if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --retries 3 --timeout 30 "$SPEC" >"$log" 2>&1; then
   cat "$log" >&2
   if grep -qiE "Could not find a version that satisfies|No matching distribution|Failed to establish a new connection|Temporary failure in name resolution|Network is unreachable|Max retries exceeded|ConnectTimeout|ReadTimeout" "$log"; then
     echo "pyairbyte_setup: the package registry cannot be reached to install '$SPEC'" >&2
