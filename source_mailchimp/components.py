@@ -62,15 +62,21 @@ def sandbox_base(config: Mapping[str, Any]) -> Optional[str]:
         return None
     if not isinstance(url, str):
         raise config_error("`sandbox_url` must be a string.")
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - a malformed port raises here rather than at the first request
+    except ValueError:
+        raise config_error("`sandbox_url` is not a valid URL.") from None
     loopback = host in LOOPBACK_NAMES
     if not loopback:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
         except ValueError:
             loopback = False
-    if parts.scheme != "http" or not loopback or parts.query or parts.fragment:
+    # user:password@ in the URL would be sent as basic auth in place of the API's credentials
+    userinfo = parts.username is not None or parts.password is not None
+    if parts.scheme != "http" or not loopback or parts.query or parts.fragment or userinfo:
         raise config_error("`sandbox_url` must be an http:// URL on a loopback host (127.0.0.0/8, localhost, [::1]).")
     return url.rstrip("/")
 
