@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 VENV="${PYAIRBYTE_VENV:-.venv-pyairbyte}"
 SPEC="${PYAIRBYTE_SPEC:-airbyte>=0.71,<0.72}"
 PYTHON="${PYTHON:-python3}"
+# The import checks below must not try to reach Airbyte's registry or telemetry.
+export AIRBYTE_OFFLINE_MODE=1 DO_NOT_TRACK=1
 
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import airbyte" 2>/dev/null; then
   echo "PyAirbyte $("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("airbyte"))') ready in $VENV"
