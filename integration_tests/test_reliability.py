@@ -57,7 +57,7 @@ def run_debug(command: str, verb: str, workdir: Path, label: str, secrets: list[
             argv += [f"--{name}", str(path)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     messages = []
-    for line in done.stdout.splitlines():
+    for line in done.stdout.split("\n"):
         try:
             message = json.loads(line)
         except ValueError:
@@ -500,7 +500,7 @@ def leaks(run: SourceRun, secrets: list[str]) -> list[str]:
     """Secrets found in the run's stdout and stderr, outside a CONTROL message's connectorConfig; also inside any
     base64 text (a basic-auth header however it is built)."""
     shown = [run.stderr]
-    for line in run.stdout.splitlines():
+    for line in run.stdout.split("\n"):
         try:
             message = json.loads(line)
         except ValueError:
@@ -571,7 +571,7 @@ def test_mailchimp_records_stay_whole_lines_while_worker_threads_print_long_debu
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr[-2000:]
     records, broken = 0, 0
-    for line in done.stdout.splitlines():
+    for line in done.stdout.split("\n"):
         try:
             records += json.loads(line)["type"] == "RECORD"
         except ValueError:

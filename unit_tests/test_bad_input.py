@@ -62,7 +62,7 @@ def invoke(connector: str, argv: list[str], capfd) -> Outcome:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     out, err = capfd.readouterr()
     messages = []
-    for line in out.splitlines():
+    for line in out.split("\n"):
         if not line.strip():
             continue
         message = json.loads(line)  # nothing but Airbyte messages on stdout
