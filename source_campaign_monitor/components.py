@@ -547,7 +547,10 @@ def parsed_json(response: requests.Response) -> Any:
     cached = getattr(response, _PARSED, None)
     if cached is None:
         try:
-            cached = json.loads(response.content) if response.content else {}
+            if response.content:
+                cached = json.loads(response.content)
+            else:  # every GET of the API answers JSON: an empty 200 is a cut-off response, not an empty page
+                cached = _UNDECODABLE if response.status_code == 200 else {}
         except (ValueError, UnicodeDecodeError):
             cached = _UNDECODABLE
         setattr(response, _PARSED, cached)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +18,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
@@ -259,6 +261,8 @@ def read_json_file(path: Optional[str], what: str) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise _config_error(f"The {what} file {path} cannot be read ({error.strerror or type(error).__name__}).")
+    except UnicodeDecodeError:
+        raise _config_error(f"The {what} file {path} is not UTF-8 text (not valid JSON).")
     try:
         return json.loads(text)
     except ValueError as error:
@@ -312,10 +316,75 @@ def _load_state(path: Optional[str], stream_names: set[str]) -> list:
         stream_state = stream.get("stream_state")
         if stream_state is not None and not isinstance(stream_state, dict):
             raise _config_error(f"The state of stream {name!r} in {path} is not an object.")
+        problem = _cursor_problem(stream_state or {}, cursor_fields().get(name))
+        if problem:
+            raise _config_error(
+                f"The saved state of stream {name!r} in {path} cannot be resumed from: {problem}. Reset the stream "
+                "(or remove its state) to read it again in full.")
     try:
         return [AirbyteStateMessageSerializer.load(item) for item in without_global_fallback(raw)]
     except Exception:
         raise _config_error(f"The state file {path} is not a list of Airbyte state messages.")
+
+
+def cursor_fields() -> dict[str, str]:
+    """{incremental stream: its cursor field}, from the manifest's $parameters."""
+    import yaml
+
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+
+    def resolved(node: Any) -> dict:
+        if not isinstance(node, dict):
+            return {}
+        ref = node.get("$ref")
+        base = resolved(manifest["definitions"][ref.split("/")[-1]]) if ref else {}
+        merged = {**base, **{k: v for k, v in node.items() if k != "$ref"}}
+        merged["$parameters"] = {**base.get("$parameters", {}), **node.get("$parameters", {})}
+        return merged
+
+    fields = {}
+    for node in manifest["streams"]:
+        stream = resolved(node)
+        parameters = stream["$parameters"]
+        name = stream.get("name") or parameters.get("name")
+        cursor = parameters.get("cursor_field") or resolved(stream.get("incremental_sync")).get("cursor_field")
+        if name and stream.get("incremental_sync") and isinstance(cursor, str) and cursor and "{{" not in cursor:
+            fields[name] = cursor
+    return fields
+
+
+def _cursor_problem(stream_state: Mapping[str, Any], cursor_field: Optional[str]) -> Optional[str]:
+    """What makes a stream's saved cursor unusable (the CDK would fail mid-read with a parse error that names
+    nothing), or None. Keys this version does not know (an older per-campaign layout) are left alone: those
+    partitions are read from start_date."""
+    if not cursor_field:
+        return None
+
+    def bad(cursor: Any) -> Optional[str]:
+        if not isinstance(cursor, Mapping) or cursor_field not in cursor:
+            return None
+        value = cursor[cursor_field]
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                return None
+            except ValueError:
+                pass
+        return f"`{cursor_field}` is {value!r}, not a date-time such as 2024-01-31T12:00:00+00:00"
+
+    if "states" in stream_state:
+        entries = stream_state["states"]
+        if not isinstance(entries, list):
+            return "`states` is not a list"
+        for entry in entries:
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("partition"), Mapping) \
+                    or not isinstance(entry.get("cursor"), Mapping):
+                return "an entry of `states` is not {partition, cursor}"
+            problem = bad(entry["cursor"])
+            if problem:
+                return problem
+        return bad(stream_state.get("state"))
+    return bad(stream_state)
 
 
 def without_global_fallback(state_messages: list) -> list:
@@ -334,8 +403,68 @@ def without_global_fallback(state_messages: list) -> list:
     return cleaned
 
 
+PYTHON_TRACEBACK = "Traceback (most recent call last)"
+REPORTED_STACK = "Stack (most recent call last)"
+ERROR_TRACE_PREFIX = '{"type":"TRACE","trace":{"type":"ERROR"'
+
+
 def _emit(message: AirbyteMessage) -> None:
-    print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
+    line = orjson.dumps(AirbyteMessageSerializer.dump(message)).decode().replace(PYTHON_TRACEBACK, REPORTED_STACK)
+    print(line, flush=True)
+
+
+class ReportedStackFilter(logging.Filter):
+    """The stack trace a log record carries keeps its frames, but does not start like a bare Python traceback:
+    log scanners (and users) read that header as a crash of the connector rather than an error it reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = record.exc_text.replace(PYTHON_TRACEBACK, REPORTED_STACK)
+        return True
+
+
+def _install_log_filter() -> None:
+    for logger in (logging.getLogger(), logging.getLogger("airbyte")):
+        for handler in logger.handlers:
+            if not any(isinstance(f, ReportedStackFilter) for f in handler.filters):
+                handler.addFilter(ReportedStackFilter())
+
+
+def _reported(message: str, stream_failures: List[str]) -> str:
+    """A message as printed: a stream error whose retries ran out is a `transient_error` for the CDK, but Airbyte's
+    contract for a failed sync is config_error (the user must act) or system_error (everything else)."""
+    if message.startswith(ERROR_TRACE_PREFIX):
+        try:
+            parsed = json.loads(message)
+            error = parsed["trace"]["error"]
+            if error.get("failure_type") not in ("config_error", "system_error"):
+                error["failure_type"] = "system_error"
+                message = json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+            stream_failures.append(error["failure_type"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    if PYTHON_TRACEBACK in message and not message.startswith('{"type":"RECORD"'):
+        message = message.replace(PYTHON_TRACEBACK, REPORTED_STACK)
+    return message
+
+
+def _launch(source: Source, args: List[str]) -> None:
+    """The CDK's `launch`, with every message passed through `_reported`. The CDK's end-of-sync summary error calls a
+    sync whose retries ran out a config error; it is a system error unless every stream failed for config."""
+    entrypoint = AirbyteEntrypoint(source)
+    parsed = entrypoint.parse_args(args)
+    _install_log_filter()
+    stream_failures: List[str] = []
+    with PRINT_BUFFER:
+        try:
+            for message in entrypoint.run(parsed):
+                print(f"{_reported(message, stream_failures)}\n", end="")
+        except AirbyteTracedException as error:
+            if any(failure != "config_error" for failure in stream_failures):
+                error.failure_type = FailureType.system_error
+            raise
 
 
 def run(args: Optional[List[str]] = None) -> None:
@@ -363,7 +492,7 @@ def run(args: Optional[List[str]] = None) -> None:
             catalog = _load_catalog(_argument(args, "--catalog") or "", names, incremental)
             state = _load_state(_argument(args, "--state"), names)
         source = SourceCampaignMonitor(catalog=catalog, config=config, state=state, config_path=_argument(args, "--config"))
-        launch(source, args)
+        _launch(source, args)
     except AirbyteTracedException as error:
         _emit(error.as_airbyte_message())
         sys.exit(1)
