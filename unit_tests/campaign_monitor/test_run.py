@@ -9,6 +9,7 @@ import pytest
 from source_campaign_monitor.run import (
     config_problems,
     is_loopback_http_url,
+    limit_malloc_fragmentation,
     normalize_config,
     run,
     without_global_fallback,
@@ -129,3 +130,22 @@ def test_the_global_fallback_cursor_is_dropped_so_new_partitions_start_at_start_
     assert cleaned["stream"]["stream_state"] == {
         "use_global_cursor": False, "states": [{"partition": {"list_id": "a"}, "cursor": {"Date": "2024-11-01T00:00:00+0000"}}]}
     assert "state" in state[0]["stream"]["stream_state"]  # the input is left as it was
+
+
+def test_malloc_is_limited_to_two_arenas_and_a_fixed_mmap_threshold_on_glibc(monkeypatch):
+    import ctypes
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, parameter, value):
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    assert limit_malloc_fragmentation() is True
+    assert calls == [(-8, 2), (-3, 128 * 1024)]
+
+
+def test_without_glibc_malloc_settings_are_skipped_quietly():
+    assert limit_malloc_fragmentation("libc-that-does-not-exist.so") is False
