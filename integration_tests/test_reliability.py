@@ -438,6 +438,7 @@ def failing_runs(tmp_path_factory):
         wrong_key["credentials"]["apikey"] = sb.wrong_dc_api_key
         runs.append(("mc-wrong-key", run_debug("source-mailchimp", "check", workdir, "mc-wrong-key", secrets,
                                                config=wrong_key)))
+        secrets = secrets + [sb.oauth["access_token"][::-1]]  # the rejected token given below is a secret too
         runs.append(("mc-bad-token", run_debug("source-mailchimp", "check", workdir, "mc-bad-token", secrets,
                                                config=mc.oauth_config(sb, access_token=sb.oauth["access_token"][::-1]))))
         code = mc.oauth_config(sb, authorization_code=sb.oauth["authorization_code"][::-1],
@@ -446,6 +447,9 @@ def failing_runs(tmp_path_factory):
                                               secrets + [sb.oauth["authorization_code"][::-1]], config=code)))
         catalog = configured_catalog(discover("source-mailchimp", mc.apikey_config(sb), workdir), ["lists", "campaigns"])
         sb.server.faults = FaultPlan(rate=0.1, seed=8, kinds=FAST_FAULTS)
+        runs.append(("mc-bad-token-read", run_debug(
+            "source-mailchimp", "read", workdir, "mc-bad-token-read", secrets,
+            config=mc.oauth_config(sb, access_token=sb.oauth["access_token"][::-1]), catalog=catalog)))
         runs.append(("mc-oauth-faulty", run_debug(
             "source-mailchimp", "read", workdir, "mc-oauth-faulty", secrets,
             config=mc.oauth_config(sb, access_token=sb.oauth["access_token"]), catalog=catalog)))
@@ -481,6 +485,11 @@ def test_failing_checks_fail_cleanly_and_oauth_failures_are_config_errors(failin
     assert revoked.returncode != 0
     assert revoked.errors() and {e["failure_type"] for e in revoked.errors()} == {"config_error"}
     assert any("Re-authenticate" in e["message"] for e in revoked.errors())
+    # Mailchimp tokens do not expire: a rejected one is the user's to replace, never retried
+    bad_token = failing_runs["mc-bad-token-read"]
+    assert bad_token.returncode != 0
+    assert bad_token.errors() and {e["failure_type"] for e in bad_token.errors()} == {"config_error"}
+    assert any("credentials" in e["message"] for e in bad_token.errors())
     expired = failing_runs["cm-expired"]
     assert expired.returncode == 0, expired.output[-2000:]
     assert len(expired.control_configs()) == 1  # refreshed once, the new tokens handed to the platform
