@@ -235,6 +235,11 @@ def install_fast_iso_cursor_formatting() -> None:
 
     format._campaign_monitor_fast_path = True  # type: ignore[attr-defined]
     DatetimeParser.format = format  # type: ignore[method-assign]
+    global fast_cursor_format
+    fast_cursor_format = format
+
+
+fast_cursor_format: Any = None  # the installed fast path (other sources in the same process may wrap it)
 
 
 install_fast_iso_cursor_formatting()

@@ -314,9 +314,11 @@ def test_the_fast_cursor_formatting_writes_exactly_what_strftime_writes(value):
 
     from source_campaign_monitor.components import ISO_CURSOR_FORMAT
 
-    assert DatetimeParser.format._campaign_monitor_fast_path
+    from source_campaign_monitor.components import fast_cursor_format
+
+    assert fast_cursor_format(DatetimeParser(), value, ISO_CURSOR_FORMAT) == value.strftime(ISO_CURSOR_FORMAT)
+    assert fast_cursor_format(DatetimeParser(), value, "%Y-%m-%d") == value.strftime("%Y-%m-%d")
     assert DatetimeParser().format(value, ISO_CURSOR_FORMAT) == value.strftime(ISO_CURSOR_FORMAT)
-    assert DatetimeParser().format(value, "%Y-%m-%d") == value.strftime("%Y-%m-%d")
 
 
 def test_a_stream_slice_hash_is_computed_once_and_equal_slices_still_hash_equal():
