@@ -149,3 +149,23 @@ def test_malloc_is_limited_to_two_arenas_and_a_fixed_mmap_threshold_on_glibc(mon
 
 def test_without_glibc_malloc_settings_are_skipped_quietly():
     assert limit_malloc_fragmentation("libc-that-does-not-exist.so") is False
+
+
+def test_streams_with_long_chains_of_pages_are_started_first_and_the_others_keep_the_catalog_order():
+    from types import SimpleNamespace
+
+    from airbyte_cdk.models import SyncMode
+    from airbyte_cdk.test.catalog_builder import CatalogBuilder
+
+    from source_campaign_monitor.run import SourceCampaignMonitor
+
+    names = ["campaigns", "lists", "campaign_opens", "list_details", "list_active_subscribers", "campaign_recipients"]
+    builder = CatalogBuilder()
+    for name in names:
+        builder = builder.with_stream(name, SyncMode.full_refresh)
+    catalog = builder.build()
+    source = SourceCampaignMonitor(catalog=catalog, config=GOOD, state=[])
+    streams = [SimpleNamespace(name=name) for name in reversed(names)]
+    ordered = [stream.name for stream in source._select_streams(streams, catalog)]
+    assert ordered == ["list_active_subscribers", "campaign_recipients", "campaign_opens", "campaigns", "lists",
+                       "list_details"]
