@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -413,33 +412,12 @@ def without_global_fallback(state_messages: list) -> list:
     return cleaned
 
 
-PYTHON_TRACEBACK = "Traceback (most recent call last)"
-REPORTED_STACK = "Stack (most recent call last)"
 ERROR_TRACE_PREFIX = '{"type":"TRACE","trace":{"type":"ERROR"'
 
 
 def _emit(message: AirbyteMessage) -> None:
-    line = orjson.dumps(AirbyteMessageSerializer.dump(message)).decode().replace(PYTHON_TRACEBACK, REPORTED_STACK)
+    line = orjson.dumps(AirbyteMessageSerializer.dump(message)).decode()
     print(line, flush=True)
-
-
-class ReportedStackFilter(logging.Filter):
-    """The stack trace a log record carries keeps its frames, but does not start like a bare Python traceback:
-    log scanners (and users) read that header as a crash of the connector rather than an error it reported."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = record.exc_text.replace(PYTHON_TRACEBACK, REPORTED_STACK)
-        return True
-
-
-def _install_log_filter() -> None:
-    for logger in (logging.getLogger(), logging.getLogger("airbyte")):
-        for handler in logger.handlers:
-            if not any(isinstance(f, ReportedStackFilter) for f in handler.filters):
-                handler.addFilter(ReportedStackFilter())
 
 
 def _reported(message: str, stream_failures: List[str]) -> str:
@@ -455,8 +433,6 @@ def _reported(message: str, stream_failures: List[str]) -> str:
             stream_failures.append(error["failure_type"])
         except (ValueError, KeyError, TypeError):
             pass
-    if PYTHON_TRACEBACK in message and not message.startswith('{"type":"RECORD"'):
-        message = message.replace(PYTHON_TRACEBACK, REPORTED_STACK)
     return message
 
 
@@ -465,7 +441,6 @@ def _launch(source: Source, args: List[str]) -> None:
     sync whose retries ran out a config error; it is a system error unless every stream failed for config."""
     entrypoint = AirbyteEntrypoint(source)
     parsed = entrypoint.parse_args(args)
-    _install_log_filter()
     stream_failures: List[str] = []
     with PRINT_BUFFER:
         try:

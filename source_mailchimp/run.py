@@ -89,15 +89,9 @@ def _print(message: AirbyteMessage) -> None:
     sys.stdout.flush()
 
 
-PYTHON_TRACEBACK = "Traceback (most recent call last)"
-REPORTED_STACK = "Stack (most recent call last)"
-RECORD_PREFIX = '{"type":"RECORD"'
-
-
 class SecretMaskingStream(io.TextIOBase):
     """Everything the connector prints -- messages, logs, debug logs of outgoing requests -- goes through here, and
-    every known secret is replaced by ****; the stack trace of a reported error does not start like a bare Python
-    traceback. The CDK's own filter only knows the spec's secret fields (not the
+    every known secret is replaced by ****. The CDK's own filter only knows the spec's secret fields (not the
     basic-auth header, the base64 of the key), and its print buffer writes to the process's stdout directly."""
 
     MINIMUM_LENGTH = 6
@@ -133,10 +127,6 @@ class SecretMaskingStream(io.TextIOBase):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, "****")
-        if PYTHON_TRACEBACK in text and not text.startswith(RECORD_PREFIX):
-            # The frames stay in the TRACE/LOG message's stack_trace; the header is what log scanners (and users)
-            # read as a crash of the connector rather than an error it reported.
-            text = text.replace(PYTHON_TRACEBACK, REPORTED_STACK)
         with self._lock:
             return self._stream.write(text)
 
