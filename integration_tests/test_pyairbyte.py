@@ -108,13 +108,7 @@ def test_pyairbyte_reads_every_campaign_monitor_stream_into_the_same_cache_witho
 
 
 # PyAirbyte's default `read()` (incremental) configures *every* stream with sync_mode incremental, the full-refresh-only
-# ones included, as it does for any source; the CDK reads such a stream in full refresh. Both connectors' entry points
-# reject that catalog instead (config_error "... does not support incremental sync"), so a notebook's plain
-# `source.read()` fails. That known defect is reported as an expected failure; any other failure fails the test, and
-# once the connectors accept the catalog the test passes as it is.
-PYAIRBYTE_INCREMENTAL_DEFECT = "does not support incremental sync"
-
-
+# ones included; those are read in full refresh, as the CDK does.
 @pytest.mark.parametrize("connector", ["source-mailchimp", "source-campaign-monitor"])
 def test_pyairbyte_default_incremental_read_reads_every_stream(connector, pyairbyte_python, tmp_path):
     sandbox_class = MailchimpSandbox if connector == "source-mailchimp" else CampaignMonitorSandbox
@@ -126,21 +120,5 @@ def test_pyairbyte_default_incremental_read_reads_every_stream(connector, pyairb
         )
         config = {"credentials": credentials, "sandbox_url": sb.url}
         expected = direct_counts(connector, config, tmp_path)
-        try:
-            result = pyairbyte_read(pyairbyte_python, connector, config, tmp_path, tmp_path / "cache", "--incremental")
-        except AssertionError as failure:
-            if PYAIRBYTE_INCREMENTAL_DEFECT in connector_log_of(str(failure)):
-                pytest.xfail(
-                    f"{connector} rejects PyAirbyte's incremental catalog (full-refresh-only streams "
-                    "configured incremental) instead of reading those streams in full refresh as the CDK does"
-                )
-            raise
+        result = pyairbyte_read(pyairbyte_python, connector, config, tmp_path, tmp_path / "cache", "--incremental")
     assert result["streams"] == expected
-
-
-def connector_log_of(pyairbyte_output: str) -> str:
-    """The connector's own log, whose path PyAirbyte prints when the connector fails (`Log file: ...`)."""
-    import re
-
-    logs = [Path(path) for path in re.findall(r"Log file: (\S+\.log)", pyairbyte_output)]
-    return "\n".join(path.read_text(errors="replace") for path in logs if path.exists())

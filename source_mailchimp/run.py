@@ -219,18 +219,18 @@ def _build_source(verb: str, parsed: Any, masking: SecretMaskingStream) -> Sourc
 
 
 def _check_catalog(source: SourceMailchimp, catalog: ConfiguredAirbyteCatalog) -> None:
-    """A catalog naming a stream this source does not have, or a sync mode a stream does not support, is the
-    user's mistake: say which, instead of silently reading something else."""
+    """A catalog naming a stream this source does not have is the user's mistake: say which, instead of silently
+    reading something else. Incremental asked of a full-refresh stream (PyAirbyte's default read asks it of every
+    stream) reads that stream in full, as Airbyte's CDK does, and says so."""
     # From the manifest, not by building the streams (which the read does anyway).
     incremental = {stream.get("name"): "incremental_sync" in stream for stream in source.resolved_manifest["streams"]}
-    problems = []
+    unknown = [configured.stream.name for configured in catalog.streams if configured.stream.name not in incremental]
     for configured in catalog.streams:
         name = configured.stream.name
-        if name not in incremental:
-            problems.append(f"unknown stream `{name}`")
-        elif configured.sync_mode == SyncMode.incremental and not incremental[name]:
-            problems.append(f"`{name}` does not support incremental sync")
-    if problems:
+        if configured.sync_mode == SyncMode.incremental and not incremental.get(name, True):
+            logging.getLogger("airbyte").warning(f"`{name}` has no incremental sync: it is read in full refresh.")
+    if unknown:
+        problems = [f"unknown stream `{name}`" for name in unknown]
         raise AirbyteTracedException(
             message="The configured catalog does not match this source: " + "; ".join(problems) + ".",
             failure_type=FailureType.config_error,

@@ -111,17 +111,6 @@ def test_a_malformed_foreign_or_legacy_state_is_a_config_error(tmp_path, capsys,
     assert error["failure_type"] == "config_error" and expected in error["message"]
 
 
-def test_a_catalog_with_an_unsupported_sync_mode_is_a_config_error(tmp_path, capsys):
-    (tmp_path / "config.json").write_text(json.dumps({**GOOD, "sandbox_url": "http://127.0.0.1:9"}))
-    stream = {"name": "lists", "json_schema": {}, "supported_sync_modes": ["full_refresh"]}
-    catalog = {"streams": [{"stream": stream, "sync_mode": "incremental", "destination_sync_mode": "append"}]}
-    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    with pytest.raises(SystemExit):
-        run(["read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")])
-    (error,) = [m["trace"]["error"] for m in messages(capsys) if m["type"] == "TRACE"]
-    assert error["failure_type"] == "config_error" and "incremental" in error["message"]
-
-
 def test_the_global_fallback_cursor_is_dropped_so_new_partitions_start_at_start_date():
     state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "list_active_subscribers"}, "stream_state": {
         "use_global_cursor": False, "state": {"Date": "2024-11-01T00:00:00+0000"}, "lookback_window": 3,
