@@ -186,9 +186,9 @@ class ResolveApiBaseUrl(ConfigTransformation):
         window = config.get("email_activity_date_window")
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 0):
             raise config_error("`email_activity_date_window` must be a whole number of days, 0 or more.")
-        level = config.get("concurrency_level")
+        level = config.get("num_workers")
         if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 10):
-            raise config_error("`concurrency_level` must be a whole number from 1 to 10 (Mailchimp's limit).")
+            raise config_error("`num_workers` must be a whole number from 1 to 10 (Mailchimp's limit).")
 
     @staticmethod
     def _data_center(config: Mapping[str, Any]) -> str:

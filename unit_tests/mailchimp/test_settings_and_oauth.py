@@ -29,7 +29,7 @@ def check_message(capsys, tmp_path, config):
         (apikey_config(start_date="2999-01-01"), "start_date"),
         (apikey_config(email_activity_date_window=-1), "email_activity_date_window"),
         (apikey_config(email_activity_date_window="30"), "email_activity_date_window"),
-        (apikey_config(concurrency_level=11), "concurrency_level"),
+        (apikey_config(num_workers=11), "num_workers"),
         (apikey_config(sandbox_url="https://127.0.0.1:8000"), "sandbox_url"),
         (apikey_config(sandbox_url="http://example.com"), "sandbox_url"),
         (apikey_config(sandbox_url="http://10.1.2.3:80"), "sandbox_url"),
