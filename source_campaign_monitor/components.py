@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+import cdk_fast_paths
+
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
@@ -178,142 +180,6 @@ def _partition_of(stream_slice: Any) -> Mapping[str, Any]:
 # Cursor values
 # --------------------------------------------------------------------------------------------------------------------
 
-ISO_CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
-
-
-def install_fast_iso_cursor_parsing() -> None:
-    """Makes the CDK's DatetimeParser read this connector's cursor format with ``datetime.fromisoformat`` (C code)
-    instead of ``strptime`` (Python): the concurrent cursor parses the cursor value of every record, and profiling a
-    scale-3 sync showed ``strptime`` at a fifth of all CPU. Only the exact format ``%Y-%m-%dT%H:%M:%S%z`` takes the
-    fast path, and any value it cannot read falls back to ``strptime``, so results are identical (unit-tested).
-
-    Why not YAML: the cursor's date parsing is not a component the manifest can replace."""
-    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
-
-    if getattr(DatetimeParser.parse, "_campaign_monitor_fast_path", False):
-        return
-    strptime_parse = DatetimeParser.parse
-
-    def parse(self: Any, date: Union[str, int], format: str) -> datetime:
-        if format == ISO_CURSOR_FORMAT and isinstance(date, str) and len(date) >= 20 and date[10] == "T":
-            try:
-                parsed = datetime.fromisoformat(date)
-            except ValueError:
-                return strptime_parse(self, date, format)
-            if parsed.tzinfo is not None and parsed.microsecond == 0 and date[19] in "+-Z":
-                return parsed
-        return strptime_parse(self, date, format)
-
-    parse._campaign_monitor_fast_path = True  # type: ignore[attr-defined]
-    DatetimeParser.parse = parse  # type: ignore[method-assign]
-
-
-install_fast_iso_cursor_parsing()
-
-
-def install_fast_iso_cursor_formatting() -> None:
-    """Makes the CDK's DatetimeParser write this connector's cursor format without ``strftime`` for UTC values: the
-    per-partition cursor formats the cursor value of every record (parse, then format, to compare it with the global
-    cursor), and profiling a scale-10 sync put ``DatetimeParser.format`` at 6% of all CPU. Only the exact format
-    ``%Y-%m-%dT%H:%M:%S%z``, an offset of zero and a four-digit year take the fast path; its output is the same string
-    ``strftime`` writes (unit-tested), anything else goes to ``strftime``.
-
-    Why not YAML: the cursor's date formatting is not a component the manifest can replace."""
-    from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
-
-    if getattr(DatetimeParser.format, "_campaign_monitor_fast_path", False):
-        return
-    strftime_format = DatetimeParser.format
-    zero = timedelta(0)
-
-    def format(self: Any, dt: datetime, format: str) -> str:
-        if format == ISO_CURSOR_FORMAT and dt.tzinfo is not None and 1000 <= dt.year and dt.utcoffset() == zero:
-            return (
-                f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}+0000"
-            )
-        return strftime_format(self, dt, format)
-
-    format._campaign_monitor_fast_path = True  # type: ignore[attr-defined]
-    DatetimeParser.format = format  # type: ignore[method-assign]
-    global fast_cursor_format
-    fast_cursor_format = format
-
-
-fast_cursor_format: Any = None  # the installed fast path (other sources in the same process may wrap it)
-
-
-install_fast_iso_cursor_formatting()
-
-
-def install_abc_mapping_check_for_partition_records() -> None:
-    """The CDK's DeclarativePartition.read asks ``isinstance(record, typing.Mapping)`` of every record; the typing
-    alias forwards to ``collections.abc.Mapping`` through a slow ``__instancecheck__`` (2.4% of a sync's CPU in
-    profiles). The module's name ``Mapping`` is pointed at ``collections.abc.Mapping``: the same answer, faster.
-
-    Why not YAML: the check is inside the CDK's partition reader, not a component."""
-    import collections.abc
-
-    from airbyte_cdk.sources.declarative.stream_slicers import declarative_partition_generator
-
-    declarative_partition_generator.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
-
-
-install_abc_mapping_check_for_partition_records()
-
-
-def install_stream_slice_hash_cache() -> None:
-    """Memoizes ``StreamSlice.__hash__`` on the (immutable) slice. The concurrent cursor looks up every record's slice
-    in a dict, and the CDK hashes a slice by JSON-encoding it and taking a SHA-256: once per record, for a value that
-    cannot change (``StreamSlice.__setitem__`` raises). Profiles put it at ~6% of a sync's CPU.
-
-    Why not YAML: slice hashing is inside the CDK's cursor, not a component the manifest can replace."""
-    from airbyte_cdk.sources.types import StreamSlice
-
-    if getattr(StreamSlice.__hash__, "_campaign_monitor_cached", False):
-        return
-    compute = StreamSlice.__hash__
-
-    def cached_hash(self: Any) -> int:
-        try:
-            return self.__dict__["_campaign_monitor_hash"]
-        except KeyError:
-            value = compute(self)
-            self.__dict__["_campaign_monitor_hash"] = value
-            return value
-
-    cached_hash._campaign_monitor_cached = True  # type: ignore[attr-defined]
-    StreamSlice.__hash__ = cached_hash  # type: ignore[method-assign]
-
-
-install_stream_slice_hash_cache()
-
-
-def install_partition_key_cache() -> None:
-    """Memoizes the per-partition cursor's partition key (``json.dumps(partition, sort_keys=True)``, computed once per
-    record) by the identity of the partition mapping, which the CDK creates once per slice and never mutates. The
-    mapping is kept alive with its key so that an id is never reused for another object.
-
-    Why not YAML: the partition key is inside the CDK's per-partition cursor, not a component."""
-    from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
-
-    if getattr(ConcurrentPerPartitionCursor._to_partition_key, "_campaign_monitor_cached", False):
-        return
-    compute = ConcurrentPerPartitionCursor._to_partition_key
-
-    def cached_key(self: Any, partition: Mapping[str, Any]) -> str:
-        cache = self.__dict__.setdefault("_campaign_monitor_partition_keys", {})
-        entry = cache.get(id(partition))
-        if entry is not None and entry[0] is partition:
-            return entry[1]
-        key = compute(self, partition)
-        cache[id(partition)] = (partition, key)
-        return key
-
-    cached_key._campaign_monitor_cached = True  # type: ignore[attr-defined]
-    ConcurrentPerPartitionCursor._to_partition_key = cached_key  # type: ignore[method-assign]
-
-
-install_partition_key_cache()
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -1066,3 +932,7 @@ class SkipUnchangedParents(PartitionRouter):
         if not self._incremental:
             return None
         return {self.state_key: dict(self._seen)}
+
+
+# The CDK's per-record bookkeeping, fast (see cdk_fast_paths): installed with the components it serves.
+cdk_fast_paths.install()

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+
+import cdk_fast_paths
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
@@ -46,7 +48,6 @@ API_BASE_KEY = "api_base_url"
 START_DATE_KEY = "start_date_normalized"
 EMAIL_ACTIVITY_CURSORS_KEY = "email_activity_cursors"
 PARSED_BODY = "_mailchimp_parsed_body"
-ISO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$")
 
 
 def config_error(message: str) -> AirbyteTracedException:
@@ -621,188 +622,5 @@ def email_activity_cursors(state: Any) -> dict[str, str]:
     return cursors
 
 
-class FastIsoCursorParsing:
-    """Parses the API's timestamps (2015-10-21T15:41:36+00:00) with datetime.fromisoformat instead of strptime.
-
-    The CDK parses every record's cursor value with strptime, which was a fifth of the connector's CPU; there is no
-    manifest setting for the parser. `install()` wraps DatetimeParser.parse with a fast path taken only for the format
-    "%Y-%m-%dT%H:%M:%S%z" and strings of exactly that shape, whose result is the same; anything else goes to strptime
-    as before."""
-
-    FORMAT = "%Y-%m-%dT%H:%M:%S%z"
-    _installed = False
-
-    @classmethod
-    def install(cls) -> None:
-        if cls._installed:
-            return
-        from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
-
-        original = DatetimeParser.parse
-
-        def parse(self: Any, date: Any, format: str) -> datetime:
-            if format == cls.FORMAT and isinstance(date, str) and ISO_SECONDS.match(date):
-                return datetime.fromisoformat(date[:-1] + "+00:00" if date.endswith("Z") else date)
-            return original(self, date, format)
-
-        DatetimeParser.parse = parse  # type: ignore[method-assign]
-        cls._installed = True
-
-
-FastIsoCursorParsing.install()
-
-
-class FastUtcCursorFormatting:
-    """Formats the cursor of every record (the per-partition cursor parses it, then formats it back to compare it with
-    the state) with datetime.isoformat instead of strftime, for the manifest's format "%Y-%m-%dT%H:%M:%S+00:00".
-
-    Profiled at 3% of a sync's CPU. There is no manifest setting for it. The fast path is taken only for an aware UTC
-    datetime without microseconds and with a four-digit year, for which isoformat() is the same string as strftime();
-    anything else goes to strftime as before."""
-
-    FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
-    _installed = False
-
-    @classmethod
-    def install(cls) -> None:
-        if cls._installed:
-            return
-        from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
-
-        original = DatetimeParser.format
-
-        def format(self: Any, dt: datetime, format: str) -> str:
-            if (
-                format == cls.FORMAT
-                and dt.tzinfo is not None
-                and dt.microsecond == 0
-                and dt.year >= 1000
-                and dt.utcoffset() == timedelta(0)
-            ):
-                return dt.isoformat()
-            return original(self, dt, format)
-
-        DatetimeParser.format = format  # type: ignore[method-assign]
-        cls._installed = True
-
-
-FastUtcCursorFormatting.install()
-
-
-class MemoizedSliceKeys:
-    """The per-partition cursor keys every record by its slice twice: `StreamSlice.__hash__` JSON-encodes the slice and
-    takes a SHA-256 of it, and the partition key is `json.dumps(partition, sort_keys=True)`. Both are computed once
-    per *record* for values that are fixed per slice: together 11% of a sync's CPU in a profile at scale 10.
-
-    `install()` memoizes the slice's hash on the slice (a StreamSlice is immutable: its __setitem__ raises) and the
-    partition key per cursor by the identity of the partition mapping (created once per slice by the CDK and never
-    changed; kept alive beside its key so that its id cannot be reused). The values are those the CDK computes.
-    These are inside the CDK's cursor, not components a manifest can replace."""
-
-    _installed = False
-
-    @classmethod
-    def install(cls) -> None:
-        if cls._installed:
-            return
-        from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import (
-            ConcurrentPerPartitionCursor,
-        )
-
-        compute_hash = StreamSlice.__hash__
-
-        def memoized_hash(self: Any) -> int:
-            try:
-                return self.__dict__["_mailchimp_hash"]
-            except KeyError:
-                value = self.__dict__["_mailchimp_hash"] = compute_hash(self)
-                return value
-
-        compute_key = ConcurrentPerPartitionCursor._to_partition_key
-
-        def memoized_key(self: Any, partition: Mapping[str, Any]) -> str:
-            keys = self.__dict__.get("_mailchimp_partition_keys")
-            if keys is None:
-                keys = self.__dict__.setdefault("_mailchimp_partition_keys", {})
-            entry = keys.get(id(partition))
-            if entry is not None and entry[0] is partition:
-                return entry[1]
-            key = compute_key(self, partition)
-            keys[id(partition)] = (partition, key)
-            return key
-
-        StreamSlice.__hash__ = memoized_hash  # type: ignore[method-assign]
-        ConcurrentPerPartitionCursor._to_partition_key = memoized_key  # type: ignore[method-assign]
-        cls._installed = True
-
-
-MemoizedSliceKeys.install()
-
-
-class FastRecordOutput:
-    """Serializes RECORD messages straight to their JSON line and counts them without a new key object per record.
-
-    The CDK turns every record into an AirbyteMessage, dumps it to a dict with serpyco (walking its dataclasses and
-    their type hints), then to JSON; and counts it under a HashableStreamDescriptor built for each record. Profiled at
-    scale 10, that is 12% of a sync's CPU, all in the single thread that prints. For a record message without
-    namespace, meta or file reference (every record of this source), the line is the JSON of
-    {"type": "RECORD", "record": {"stream", "data", "emitted_at"}} with the data's top-level nulls left out, byte for
-    byte what the CDK prints; any other
-    message, or a record orjson cannot encode as is, takes the CDK's path. The entrypoint's serializer and counter
-    are static methods the CDK calls by class, not components: there is no manifest setting for them."""
-
-    _installed = False
-
-    @classmethod
-    def install(cls) -> None:
-        if cls._installed:
-            return
-        from airbyte_cdk.entrypoint import AirbyteEntrypoint
-        from airbyte_cdk.models import Type
-        from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
-
-        to_string = AirbyteEntrypoint.airbyte_message_to_string
-        count = AirbyteEntrypoint.handle_record_counts
-        descriptors: dict[tuple[str, Optional[str]], Any] = {}
-        record_type = Type.RECORD
-
-        def airbyte_message_to_string(message: Any) -> str:
-            record = message.record
-            if (
-                message.type is record_type
-                and record is not None
-                and record.namespace is None
-                and record.meta is None
-                and record.file_reference is None
-                and type(record.data) is dict
-            ):
-                data = record.data
-                if None in data.values():  # the CDK's serializer leaves out the data's top-level nulls
-                    data = {key: value for key, value in data.items() if value is not None}
-                try:
-                    return orjson.dumps(
-                        {"type": "RECORD", "record": {"stream": record.stream, "data": data, "emitted_at": record.emitted_at}}
-                    ).decode()
-                except TypeError:
-                    pass
-            return to_string(message)
-
-        def handle_record_counts(message: Any, stream_message_count: Any) -> Any:
-            record = message.record
-            if message.type is record_type and record is not None:
-                key = (record.stream, record.namespace)
-                descriptor = descriptors.get(key)
-                if descriptor is None:
-                    descriptor = descriptors[key] = HashableStreamDescriptor(name=record.stream, namespace=record.namespace)
-                stream_message_count[descriptor] += 1.0
-                return message
-            return count(message, stream_message_count)
-
-        cls.cdk_airbyte_message_to_string = staticmethod(to_string)
-        cls.cdk_handle_record_counts = staticmethod(count)
-        AirbyteEntrypoint.airbyte_message_to_string = staticmethod(airbyte_message_to_string)  # type: ignore[method-assign]
-        AirbyteEntrypoint.handle_record_counts = staticmethod(handle_record_counts)  # type: ignore[method-assign]
-        cls._installed = True
-
-
-FastRecordOutput.install()
+# The CDK's per-record bookkeeping, fast (see cdk_fast_paths): installed with the components it serves.
+cdk_fast_paths.install()

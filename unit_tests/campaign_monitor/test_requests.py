@@ -4,7 +4,6 @@ mocked (requests-mock): the manifest and components together, without a server."
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from source_campaign_monitor.run import SourceCampaignMonitor
 
-from .fakes import API, CLIENT, SYDNEY, api_key_config, campaign, client_details, page, summary
+from .fakes import API, CLIENT, api_key_config, campaign, client_details, page, summary
 
 CAMPAIGN = "fc0ce7105baeaf97f47c99be31d02a91"
 LIST = "a58ee1d3039b8bec838e6d1482a8a965"

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -225,21 +224,6 @@ def test_start_date_is_normalized_to_the_apis_utc_format_one_second_early():
     ResolveApiBaseUrl().transform(config)
 
     assert config["start_date_normalized"] == "2024-01-14T23:59:59+00:00"  # since_* filters are exclusive
-
-
-# ---- FastIsoCursorParsing
-
-@pytest.mark.parametrize("value", ["2024-03-01T09:00:00+00:00", "2024-03-01T09:00:00Z", "2024-03-01T10:00:00+01:00"])
-def test_fast_cursor_parsing_gives_what_strptime_gives(value):
-    fast = DatetimeParser().parse(value, "%Y-%m-%dT%H:%M:%S%z")
-
-    assert fast == datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    assert fast.utcoffset() is not None
-
-
-def test_fast_cursor_parsing_still_rejects_what_strptime_rejects():
-    with pytest.raises(ValueError):
-        DatetimeParser().parse("2024-03-01", "%Y-%m-%dT%H:%M:%S%z")
 
 
 def test_member_status_router_yields_each_list_twice_keeping_the_partition_keys_of_earlier_states(monkeypatch):

@@ -17,7 +17,7 @@ from airbyte_cdk.models import (
 
 from airbyte_cdk.models.airbyte_protocol import AirbyteRecordMessageMeta
 
-from source_mailchimp.components import FastRecordOutput
+from cdk_fast_paths import FastRecordOutput
 
 
 def cdk_line(message):

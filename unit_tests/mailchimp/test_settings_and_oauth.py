@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from unit_tests.mailchimp.helpers import API, API_KEY, SANDBOX, SANDBOX_API, TOKEN, apikey_config, catalog, invoke, oauth_config, page
+from unit_tests.mailchimp.helpers import API, API_KEY, SANDBOX, SANDBOX_API, apikey_config, catalog, invoke, oauth_config, page
 
 
 def check_message(capsys, tmp_path, config):

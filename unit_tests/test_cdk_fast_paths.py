@@ -1,4 +1,4 @@
-"""The per-record cursor bookkeeping of the CDK, made cheaper without changing any value it computes."""
+"""The CDK's per-record bookkeeping, made cheaper without changing any value it computes (cdk_fast_paths)."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -7,9 +7,12 @@ from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimePar
 from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
 from airbyte_cdk.sources.types import StreamSlice
 
-import source_mailchimp.components  # noqa: F401  (installs the fast paths)
+import cdk_fast_paths
 
-FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
+cdk_fast_paths.install()
+
+ISO_CURSOR_FORMAT = cdk_fast_paths.ISO_CURSOR_FORMAT
+CURSOR_FORMATS = [ISO_CURSOR_FORMAT, "%Y-%m-%dT%H:%M:%S+00:00"]  # Campaign Monitor's, Mailchimp's
 
 
 @pytest.mark.parametrize("moment", [
@@ -19,8 +22,9 @@ FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
     datetime(2015, 10, 21, 15, 41, 36),
     datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
 ])
-def test_cursor_formatting_gives_exactly_what_strftime_gives(moment):
-    assert DatetimeParser().format(moment, FORMAT) == moment.strftime(FORMAT)
+@pytest.mark.parametrize("cursor_format", CURSOR_FORMATS)
+def test_cursor_formatting_gives_exactly_what_strftime_gives(moment, cursor_format):
+    assert DatetimeParser().format(moment, cursor_format) == moment.strftime(cursor_format)
 
 
 def test_cursor_formatting_of_other_formats_is_the_cdks():
@@ -65,3 +69,29 @@ def test_a_partition_key_is_serialized_once_per_partition_and_to_the_cdks_value(
 
     assert set(keys[:1000]) == {"[('list_id', 'L1')]"} and keys[-1] == "[('list_id', 'L2')]"
     assert Serializer.calls == 2
+
+
+@pytest.mark.parametrize("value", [
+    "2024-04-06T09:00:00+00:00", "2024-04-06T09:00:00+0000", "2024-04-06T09:00:00Z", "2024-04-06T20:00:00+11:00",
+    "2024-04-06T09:00:00.5+00:00", "2024-04-06 09:00:00+00:00", "2024-04-06", "2024-04-06T09:00:00",
+])
+def test_cursor_parsing_reads_exactly_what_strptime_reads_and_rejects_what_it_rejects(value):
+    try:
+        expected = datetime.strptime(value, ISO_CURSOR_FORMAT)
+    except ValueError:
+        with pytest.raises(ValueError):
+            DatetimeParser().parse(value, ISO_CURSOR_FORMAT)
+        return
+    parsed = DatetimeParser().parse(value, ISO_CURSOR_FORMAT)
+    assert parsed == expected and parsed.utcoffset() == expected.utcoffset()
+
+
+def test_per_partition_state_is_emitted_every_half_minute_not_every_ten_minutes(monkeypatch):
+    cursor = ConcurrentPerPartitionCursor.__new__(ConcurrentPerPartitionCursor)
+    cursor._last_emission_time = 1_000.0
+
+    monkeypatch.setattr(cdk_fast_paths.time, "time", lambda: 1_000.0 + cdk_fast_paths.STATE_INTERVAL_SECONDS - 1)
+    assert cursor._throttle_state_message() is None
+    monkeypatch.setattr(cdk_fast_paths.time, "time", lambda: 1_000.0 + cdk_fast_paths.STATE_INTERVAL_SECONDS + 1)
+    assert cursor._throttle_state_message() == 1_000.0 + cdk_fast_paths.STATE_INTERVAL_SECONDS + 1
+    assert cdk_fast_paths.STATE_INTERVAL_SECONDS < 600
