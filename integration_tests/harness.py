@@ -24,6 +24,28 @@ def command_path(command: str) -> str:
     return found
 
 
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def bare_tracebacks(stdout: str, stderr: str) -> list[str]:
+    """Python tracebacks printed outside Airbyte messages: on stderr, or as plain lines on stdout. Inside a message
+    (an error's `stack_trace`, the CDK's ERROR log of a failed stream) a traceback is the detail of an error the
+    connector reported, beside its TRACE error; outside, it is a crash the platform cannot read."""
+    found = [stderr[-2000:]] if TRACEBACK in stderr else []
+    for line in stdout.split("\n"):
+        if TRACEBACK in line and not _is_message(line):
+            found.append(line[:2000])
+    return found
+
+
+def _is_message(line: str) -> bool:
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and "type" in message
+
+
 @dataclass
 class SourceRun:
     returncode: int
@@ -80,6 +102,9 @@ class SourceRun:
     def spec(self) -> dict[str, Any]:
         (spec,) = [m["spec"] for m in self.of_type("SPEC")]
         return spec
+
+    def bare_tracebacks(self) -> list[str]:
+        return bare_tracebacks(self.stdout, self.stderr)
 
     @property
     def output(self) -> str:

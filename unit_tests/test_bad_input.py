@@ -22,10 +22,10 @@ import pytest
 
 import source_campaign_monitor.run as campaign_monitor_run
 import source_mailchimp.run as mailchimp_run
+from integration_tests.harness import bare_tracebacks
 from sandbox.campaign_monitor import CampaignMonitorSandbox
 from sandbox.mailchimp import MailchimpSandbox
 
-TRACEBACK = "Traceback (most recent call last)"
 
 
 @dataclass
@@ -71,21 +71,8 @@ def invoke(connector: str, argv: list[str], capfd) -> Outcome:
     return Outcome(code, out, err, messages)
 
 
-def bare_tracebacks(outcome: Outcome) -> list[str]:
-    """Python tracebacks printed outside the place the protocol gives them: an error's or a log's `stack_trace`.
-    A traceback there is the detail of an error the connector reported; anywhere else it is a crash."""
-    found = [outcome.stderr] if TRACEBACK in outcome.stderr else []
-    for message in outcome.messages:
-        message = json.loads(json.dumps(message))
-        message.get("trace", {}).get("error", {}).pop("stack_trace", None)
-        message.get("log", {}).pop("stack_trace", None)
-        if TRACEBACK in json.dumps(message):
-            found.append(json.dumps(message)[:2000])
-    return found
-
-
 def assert_clean_failure(outcome: Outcome, verb: str, *mentions: str) -> None:
-    assert not bare_tracebacks(outcome)
+    assert not bare_tracebacks(outcome.stdout, outcome.stderr)
     failure = outcome.failure()
     assert failure is not None, f"did not fail: {outcome.stdout[-1500:]}"
     kind, message = failure
@@ -160,7 +147,7 @@ def test_a_missing_or_malformed_config_file_fails_cleanly_naming_it(connector, v
 def test_a_read_without_a_config_argument_fails_cleanly(connector, tmp_path, capfd):
     outcome = invoke(connector, ["read", "--catalog", write(tmp_path / "catalog.json", {"streams": []})], capfd)
 
-    assert not bare_tracebacks(outcome)
+    assert not bare_tracebacks(outcome.stdout, outcome.stderr)
     assert outcome.exit_code != 0
 
 
@@ -169,7 +156,7 @@ def test_an_unknown_command_fails_with_usage_and_no_traceback(connector, capfd):
     outcome = invoke(connector, ["frobnicate"], capfd)
 
     assert outcome.exit_code != 0
-    assert not bare_tracebacks(outcome)
+    assert not bare_tracebacks(outcome.stdout, outcome.stderr)
     assert "frobnicate" in outcome.stderr or outcome.failure() is not None
 
 
@@ -411,7 +398,7 @@ def test_a_state_from_another_stream_or_an_older_layout_reads_the_stream_in_full
     for blob in (other, older):
         state = write(tmp_path / "state.json", stream_state(stream, blob))
         outcome = invoke(connector, ["read", "--config", config, "--catalog", catalog, "--state", state], capfd)
-        assert outcome.exit_code == 0 and not bare_tracebacks(outcome), outcome.stdout[-2000:]
+        assert outcome.exit_code == 0 and not bare_tracebacks(outcome.stdout, outcome.stderr), outcome.stdout[-2000:]
         assert len(records(outcome, stream)) == len(records(baseline, stream)), blob
 
 
@@ -424,7 +411,7 @@ def test_a_state_of_a_stream_not_in_the_catalog_is_ignored_or_named(connector, g
 
     outcome = invoke(connector, ["read", "--config", config, "--catalog", catalog, "--state", state], capfd)
 
-    assert not bare_tracebacks(outcome)
+    assert not bare_tracebacks(outcome.stdout, outcome.stderr)
     if outcome.exit_code:
         assert_clean_failure(outcome, "read", "no_such_stream")
     else:
