@@ -187,8 +187,31 @@ def _partition_of(stream_slice: Any) -> Mapping[str, Any]:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+class PartitionsWithoutRequestOptions(PartitionRouter):
+    """A partition router whose partitions add nothing to the request (the partition is in the path), and which keeps
+    no state unless a subclass says otherwise."""
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
+        return {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def set_initial_state(self, stream_state: StreamState) -> None:
+        pass
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return None
+
+
 @dataclass
-class ClientPartitionRouter(PartitionRouter):
+class ClientPartitionRouter(PartitionsWithoutRequestOptions):
     """One partition ``{"client_id": ...}`` per Campaign Monitor client: the configured ``api_client_id``, or, when it is
     empty, every client of ``GET /clients.json``. Each client's time zone (read from ``GET /clients/{id}.json`` by the
     nested ``client_details`` router) is registered in :class:`ClientTimeZones` before its partition is handed out.
@@ -207,18 +230,6 @@ class ClientPartitionRouter(PartitionRouter):
             ClientTimeZones.remember(client_id, (parent.extra_fields or {}).get(self.time_zone_field))
             yield StreamSlice(partition={"client_id": client_id}, cursor_slice={})
 
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
     def set_initial_state(self, stream_state: StreamState) -> None:
         """Client partitions have no state of their own."""
 
@@ -227,7 +238,7 @@ class ClientPartitionRouter(PartitionRouter):
 
 
 @dataclass
-class ConfiguredOrAllClients(PartitionRouter):
+class ConfiguredOrAllClients(PartitionsWithoutRequestOptions):
     """Partitions ``{"client_id": ...}`` for the client_details stream: the configured ``api_client_id`` without any
     request, or every client of the nested ``all_clients`` router (``GET /clients.json``) when it is empty.
 
@@ -244,18 +255,6 @@ class ConfiguredOrAllClients(PartitionRouter):
             return
         for parent in self.all_clients.stream_slices():
             yield StreamSlice(partition={"client_id": str(parent.partition["client_id"])}, cursor_slice={})
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
 
     def set_initial_state(self, stream_state: StreamState) -> None:
         """The list of clients has no state."""
@@ -753,7 +752,7 @@ class SyncInputs:
 
 
 @dataclass
-class SharedParentPartitions(PartitionRouter):
+class SharedParentPartitions(PartitionsWithoutRequestOptions):
     """The partitions of ``partitions`` (clients, campaigns or lists) computed once per sync and handed to every stream
     that names the same ``key``: each child stream otherwise re-reads the client details and the campaign or list
     listings (7 campaign listings and 12 client-details requests per sync). Only full listings are shared: a parent read
@@ -790,18 +789,6 @@ class SharedParentPartitions(PartitionRouter):
                 slices = list(self.partitions.stream_slices())
                 SharedParentPartitions._cache[key] = slices
         yield from slices
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         return None
@@ -852,7 +839,7 @@ def fingerprint_of(body: Any, fields: Iterable[str]) -> Optional[str]:
 
 
 @dataclass
-class SkipUnchangedParents(PartitionRouter):
+class SkipUnchangedParents(PartitionsWithoutRequestOptions):
     """On an incremental sync, leaves out the partitions of parents whose activity counts are unchanged since the last
     sync: a campaign whose summary (total opens, clicks, unsubscribes, bounces, spam complaints, recipients) is the
     same has no new open, click, unsubscribe, bounce or spam event to read, so its five event streams need no request.
@@ -915,18 +902,6 @@ class SkipUnchangedParents(PartitionRouter):
             yield partition
         if skipped:
             logger.info(f"{self.stream_name}: {skipped} parents unchanged since the last sync were not re-read.")
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         if not self._incremental:
