@@ -106,7 +106,6 @@ API prints them, local):
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
@@ -114,7 +113,6 @@ import json
 import math
 import random
 import re
-import sys
 import threading
 import time
 import zlib
@@ -886,6 +884,10 @@ class CampaignMonitorSandbox(Sandbox):
             self.app, latency=latency, item_latency=item_latency, max_connections=max_connections, faults=faults,
             port=port)
 
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "api_key": self.api_key, "oauth": self.oauth, "client_ids": self.client_ids,
+                "counts": self.counts()}
+
     # --- time zones -------------------------------------------------------------------------------------------
 
     def zone(self, client_id: str) -> ZoneInfo:
@@ -1149,31 +1151,3 @@ class CampaignMonitorSandbox(Sandbox):
             for r in d[kind][campaign_id]:
                 key = (campaign_id, r["EmailAddress"], r["ListID"], r["Date"])
                 changes[EVENT_STREAMS[kind]].add(key + (r["URL"],) if kind == "clicks" else key)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m sandbox campaign_monitor --scale S --port P [--latency SEC] [--item-latency SEC] [--seed N]`."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox campaign_monitor")
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--item-latency", type=float, default=0.0)
-    parser.add_argument("--max-connections", type=int, default=10)
-    args = parser.parse_args(argv)
-    sandbox = CampaignMonitorSandbox(scale=args.scale, seed=args.seed, latency=args.latency,
-                                     item_latency=args.item_latency, max_connections=args.max_connections,
-                                     port=args.port)
-    with sandbox:
-        print(json.dumps({"url": sandbox.url, "api_key": sandbox.api_key, "oauth": sandbox.oauth,
-                          "client_ids": sandbox.client_ids, "counts": sandbox.counts()}), flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -119,17 +119,14 @@ Behaviour (as documented by Mailchimp, or as observed and noted in the connector
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import hashlib
 import io
 import json
 import random
-import sys
 import tarfile
 import threading
-import time
 import traceback
 import uuid
 from collections import OrderedDict
@@ -1666,6 +1663,9 @@ class MailchimpSandbox(Sandbox):
         self.no_activity_campaign_id = next(c["id"] for c in self._store.data["campaigns"]
                                             if c["status"] == "sent" and not c["tracking"]["opens"])
 
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "api_key": self.api_key, "oauth": self.oauth}
+
     @property
     def data(self) -> dict[str, Any]:
         return self._store.data
@@ -1683,32 +1683,3 @@ class MailchimpSandbox(Sandbox):
     def mutate(self) -> dict[str, set]:
         with self.app.lock:
             return self._store.mutate()
-
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m sandbox mailchimp --scale S --port P [--latency SEC] [--item-latency SEC]``: serve until killed."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox mailchimp", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--item-latency", type=float, default=0.0)
-    parser.add_argument("--max-connections", type=int, default=10)
-    parser.add_argument("--fault-rate", type=float, default=0.0)
-    parser.add_argument("--fault-seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    faults = FaultPlan(rate=args.fault_rate, seed=args.fault_seed) if args.fault_rate else None
-    sandbox = MailchimpSandbox(scale=args.scale, seed=args.seed, latency=args.latency, item_latency=args.item_latency,
-                               max_connections=args.max_connections, faults=faults, port=args.port)
-    with sandbox:
-        print(json.dumps({"url": sandbox.url, "api_key": sandbox.api_key, "oauth": sandbox.oauth}), flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

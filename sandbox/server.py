@@ -296,6 +296,10 @@ class Sandbox:
     def stop(self) -> None:
         self.server.stop()
 
+    def describe(self) -> dict[str, Any]:
+        """What a client needs to use the sandbox: its URL and credentials."""
+        raise NotImplementedError
+
     def __enter__(self) -> "Sandbox":
         return self.start()
 
