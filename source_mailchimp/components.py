@@ -87,6 +87,18 @@ def login_base(config: Mapping[str, Any]) -> str:
     return f"{base}/oauth2" if base else REAL_LOGIN_BASE
 
 
+def login_request(config: Mapping[str, Any], method: str, path: str, purpose: str, **kwargs: Any) -> requests.Response:
+    """A request to Mailchimp's login server; an unreachable server is a system error saying what it was for."""
+    try:
+        return requests.request(method, f"{login_base(config)}/{path}", timeout=HTTP_TIMEOUT, **kwargs)
+    except requests.RequestException as error:
+        raise AirbyteTracedException(
+            message=f"Could not reach Mailchimp's login server to {purpose}.",
+            internal_message=type(error).__name__,
+            failure_type=FailureType.system_error,
+        ) from None
+
+
 def parse_datetime(value: str) -> datetime:
     """An ISO 8601 date or date-time as an aware UTC datetime (UTC assumed without an offset)."""
     text = value.strip().replace(" ", "T")
@@ -122,24 +134,19 @@ class ExchangeAuthorizationCode(ConfigTransformation):
             raise config_error(
                 f"`credentials.{missing[0]}` is required to exchange `credentials.authorization_code` for a token."
             )
-        try:
-            response = requests.post(
-                f"{login_base(config)}/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "client_id": credentials["client_id"],
-                    "client_secret": credentials["client_secret"],
-                    "redirect_uri": credentials["redirect_uri"],
-                    "code": code,
-                },
-                timeout=HTTP_TIMEOUT,
-            )
-        except requests.RequestException as error:
-            raise AirbyteTracedException(
-                message="Could not reach Mailchimp's login server to exchange the authorization code.",
-                internal_message=type(error).__name__,
-                failure_type=FailureType.system_error,
-            ) from None
+        response = login_request(
+            config,
+            "POST",
+            "token",
+            "exchange the authorization code",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": credentials["client_id"],
+                "client_secret": credentials["client_secret"],
+                "redirect_uri": credentials["redirect_uri"],
+                "code": code,
+            },
+        )
         body = _json_or_empty(response)
         token = body.get("access_token") if response.status_code == 200 else None
         if not token:
@@ -218,18 +225,13 @@ class ResolveApiBaseUrl(ConfigTransformation):
 
     @staticmethod
     def _data_center_of_token(config: Mapping[str, Any], token: str) -> str:
-        try:
-            response = requests.get(
-                f"{login_base(config)}/metadata",
-                headers={"Authorization": f"OAuth {token}", "Accept": "application/json"},
-                timeout=HTTP_TIMEOUT,
-            )
-        except requests.RequestException as error:
-            raise AirbyteTracedException(
-                message="Could not reach Mailchimp's login server to find the account's data center.",
-                internal_message=type(error).__name__,
-                failure_type=FailureType.system_error,
-            ) from None
+        response = login_request(
+            config,
+            "GET",
+            "metadata",
+            "find the account's data center",
+            headers={"Authorization": f"OAuth {token}", "Accept": "application/json"},
+        )
         body = _json_or_empty(response)
         # A bad token gets a 200 with {"error": "invalid_token"}.
         if response.status_code in (401, 403) or body.get("error"):
