@@ -5,6 +5,8 @@ from __future__ import annotations
 API = "http://127.0.0.1:8123/api/v3.3/"
 SANDBOX = "http://127.0.0.1:8123"
 CLIENT = "4a397ccaaa55eb4e6aa1221e1e2d7122"
+CAMPAIGN = "fc0ce7105baeaf97f47c99be31d02a91"
+LIST = "a58ee1d3039b8bec838e6d1482a8a965"
 SYDNEY = "(GMT+10:00) Canberra, Melbourne, Sydney"
 
 
@@ -37,3 +39,11 @@ def summary(recipients=100, opened=40, unique_opened=30, clicks=12, unsubscribed
             "Unsubscribed": unsubscribed, "Bounced": bounced, "UniqueOpened": unique_opened,
             "SpamComplaints": spam, "WebVersionURL": "https://example.com/web", "WebVersionTextURL": "",
             "WorldviewURL": "", "Forwards": 0, "Likes": 0, "Mentions": 0}
+
+
+def mock_account(mocker):
+    """One client in Sydney with one campaign sent 2024-04-06 20:00 local and one list, and the campaign's summary."""
+    mocker.get(API + f"clients/{CLIENT}.json", json=client_details())
+    mocker.get(API + f"clients/{CLIENT}/campaigns.json", json=page([campaign(CAMPAIGN, "2024-04-06 20:00:00")], ordered_by="SentDate"))
+    mocker.get(API + f"clients/{CLIENT}/lists.json", json=[{"ListID": LIST, "Name": "List One"}])
+    mocker.get(API + f"campaigns/{CAMPAIGN}/summary.json", json=summary())

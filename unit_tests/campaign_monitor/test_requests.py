@@ -14,20 +14,15 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from source_campaign_monitor.run import SourceCampaignMonitor
 
-from .fakes import API, CLIENT, api_key_config, campaign, client_details, page, summary
+from .fakes import API, CAMPAIGN, CLIENT, LIST, api_key_config, campaign, client_details, mock_account, page
 
-CAMPAIGN = "fc0ce7105baeaf97f47c99be31d02a91"
-LIST = "a58ee1d3039b8bec838e6d1482a8a965"
 NO_RETRY_WAIT = {"num_workers": 2}
 
 
 @pytest.fixture
 def api():
     with requests_mock_module.Mocker() as mocker:
-        mocker.get(API + f"clients/{CLIENT}.json", json=client_details())
-        mocker.get(API + f"clients/{CLIENT}/campaigns.json", json=page([campaign(CAMPAIGN, "2024-04-06 20:00:00")], ordered_by="SentDate"))
-        mocker.get(API + f"clients/{CLIENT}/lists.json", json=[{"ListID": LIST, "Name": "List One"}])
-        mocker.get(API + f"campaigns/{CAMPAIGN}/summary.json", json=summary())
+        mock_account(mocker)
         yield mocker
 
 

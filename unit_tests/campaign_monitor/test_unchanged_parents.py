@@ -14,11 +14,9 @@ from airbyte_cdk.test.entrypoint_wrapper import read
 from source_campaign_monitor.components import fingerprint_of
 from source_campaign_monitor.run import SourceCampaignMonitor
 
-from .fakes import API, CLIENT, api_key_config, campaign, client_details, page, summary
+from .fakes import API, CAMPAIGN, CLIENT, LIST, api_key_config, campaign, mock_account, page, summary
 
-CAMPAIGN = "fc0ce7105baeaf97f47c99be31d02a91"
 OTHER = "0b1c2d3e4f5a69788796a5b4c3d2e1f0"
-LIST = "a58ee1d3039b8bec838e6d1482a8a965"
 FIELDS = ["Recipients", "TotalOpened", "UniqueOpened", "Clicks", "Unsubscribed", "Bounced", "SpamComplaints"]
 PARTITION = {"campaign_id": CAMPAIGN, "parent_slice": {"client_id": CLIENT}}
 OPEN = {"EmailAddress": "a@example.com", "ListID": LIST, "Date": "2024-04-07 10:00:00", "IPAddress": "1.2.3.4",
@@ -28,10 +26,7 @@ OPEN = {"EmailAddress": "a@example.com", "ListID": LIST, "Date": "2024-04-07 10:
 @pytest.fixture
 def api():
     with requests_mock_module.Mocker() as mocker:
-        mocker.get(API + f"clients/{CLIENT}.json", json=client_details())
-        mocker.get(API + f"clients/{CLIENT}/campaigns.json", json=page([campaign(CAMPAIGN, "2024-04-06 20:00:00")], ordered_by="SentDate"))
-        mocker.get(API + f"clients/{CLIENT}/lists.json", json=[{"ListID": LIST, "Name": "List One"}])
-        mocker.get(API + f"campaigns/{CAMPAIGN}/summary.json", json=summary())
+        mock_account(mocker)
         for endpoint in ("opens", "clicks", "bounces", "spam", "unsubscribes"):
             mocker.get(API + f"campaigns/{CAMPAIGN}/{endpoint}.json", json=page([OPEN] if endpoint == "opens" else []))
         yield mocker
