@@ -40,7 +40,6 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 MANIFEST = Path(__file__).parent / "manifest.yaml"
 SECRET_FIELDS = ("api_key", "client_secret", "refresh_token", "access_token", "authorization_code")
 LOOPBACK_NAMES = {"localhost"}
-RECORD_QUEUE_SIZE = 1_000
 # Streams started first: the CDK starts streams in catalog order, a few at a time, and reads the pages of a partition
 # one after the other. A list's subscribers (thousands, several pages each) started last were the tail of the sync,
 # read with one or two requests in flight; started first, the one-page partitions of the other streams fill the gaps.
@@ -174,10 +173,6 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
     def __init__(self, catalog=None, config=None, state=None, config_path=None) -> None:
         register_sync_inputs(catalog, state)
         super().__init__(path_to_yaml=str(MANIFEST), catalog=catalog, config=config, state=state, config_path=config_path)
-        # The CDK queues up to 10,000 records between the worker threads and the main thread that prints them; printing
-        # is the slower side, so that backlog is what grows with the size of a sync. One page (1,000) is enough to keep
-        # the printer busy; it is far more than the 20 worker threads at most, as the CDK requires.
-        self._concurrent_source._queue.maxsize = RECORD_QUEUE_SIZE
 
     def _select_streams(self, streams, configured_catalog):  # type: ignore[override]
         """The catalog's streams, those with long chains of sequential pages first (see READ_FIRST)."""

@@ -39,7 +39,6 @@ from source_mailchimp.components import EMAIL_ACTIVITY_CURSORS_KEY, email_activi
 MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
 # The manifest's cursor_datetime_formats.
 CURSOR_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%SZ")
-RECORD_QUEUE_SIZE = 1_000
 SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "authorization_code", "refresh_token")
 
 
@@ -57,11 +56,6 @@ class SourceMailchimp(YamlDeclarativeSource):
         super().__init__(
             MANIFEST, catalog=catalog, config=config, state=_without_global_cursors(state), config_path=config_path
         )
-        # The CDK queues up to 10,000 records between the worker threads and the thread that prints them; when
-        # printing is the slower side, that backlog is what grows with the size of the sync. At 1,000 (one page) peak
-        # RSS at scale 10 is 1.28x that at scale 1 (it was 1.5x), at the same speed. The worker threads that
-        # generate partitions (10 at most) are far fewer than this, as the CDK requires.
-        self._concurrent_source._queue.maxsize = RECORD_QUEUE_SIZE
         if isinstance(self._config, dict) and self._config:
             saved = self._connector_state_manager.get_stream_state("reports_email_activity", None)
             self._config[EMAIL_ACTIVITY_CURSORS_KEY] = email_activity_cursors(saved)

@@ -1,8 +1,17 @@
 """The CDK's per-record bookkeeping, made cheaper without changing any value it computes (cdk_fast_paths)."""
 
+import logging
 from datetime import datetime, timedelta, timezone
+from queue import Queue
 
 import pytest
+from airbyte_cdk.models import AirbyteMessageSerializer, AirbyteStream, SyncMode, Type
+from airbyte_cdk.sources.concurrent_source.concurrent_read_processor import ConcurrentReadProcessor
+from airbyte_cdk.sources.concurrent_source.stream_thread_exception import StreamThreadException
+from airbyte_cdk.sources.message import InMemoryMessageRepository
+from airbyte_cdk.sources.streams.concurrent.partition_reader import PartitionReader
+from airbyte_cdk.sources.types import Record
+from airbyte_cdk.sources.utils.slice_logger import DebugSliceLogger
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
 from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
 from airbyte_cdk.sources.types import StreamSlice
@@ -95,3 +104,108 @@ def test_per_partition_state_is_emitted_every_half_minute_not_every_ten_minutes(
     monkeypatch.setattr(cdk_fast_paths.time, "time", lambda: 1_000.0 + cdk_fast_paths.STATE_INTERVAL_SECONDS + 1)
     assert cursor._throttle_state_message() == 1_000.0 + cdk_fast_paths.STATE_INTERVAL_SECONDS + 1
     assert cdk_fast_paths.STATE_INTERVAL_SECONDS < 600
+
+
+# ------------------------------------------------------------------------------------------- record batches
+
+
+class ListedPartition:
+    """A partition of `count` records; raises `error` after them when given one."""
+
+    def __init__(self, count, error=None):
+        self.count, self.error = count, error
+
+    def read(self):
+        for number in range(self.count):
+            yield Record(data={"id": number}, stream_name="members", associated_slice=None)
+        if self.error:
+            raise self.error
+
+    def stream_name(self):
+        return "members"
+
+
+class StateOnClose:
+    """A cursor that, like the CDK's, emits its state onto the same queue when the partition closes."""
+
+    def __init__(self, queue):
+        self.queue, self.observed = queue, []
+
+    def observe(self, record):
+        self.observed.append(record.data["id"])
+
+    def close_partition(self, partition):
+        self.queue.put("STATE")
+
+
+def drained(queue):
+    items = []
+    while not queue.empty():
+        items.append(queue.get())
+    return items
+
+
+def test_a_partitions_records_reach_the_printing_thread_in_batches_before_its_state():
+    queue = Queue()
+    cursor = StateOnClose(queue)
+
+    PartitionReader(queue).process_partition(ListedPartition(250), cursor)
+
+    items = drained(queue)
+    assert [type(item).__name__ for item in items] == ["RecordBatch"] * 3 + ["str", "PartitionCompleteSentinel"]
+    assert [len(batch) for batch in items[:3]] == [100, 100, 50]
+    assert [record.data["id"] for batch in items[:3] for record in batch] == list(range(250))
+    assert items[3] == "STATE" and items[4].is_successful
+    assert cursor.observed == list(range(250))
+
+
+def test_records_read_before_a_partition_fails_are_queued_before_its_error():
+    queue = Queue()
+
+    PartitionReader(queue).process_partition(ListedPartition(30, error=RuntimeError("page 2 failed")), StateOnClose(queue))
+
+    batch, error, sentinel = drained(queue)
+    assert [record.data["id"] for record in batch] == list(range(30))
+    assert isinstance(error, StreamThreadException) and str(error.exception) == "page 2 failed"
+    assert not sentinel.is_successful
+
+
+class Processor:
+    """The parts of ConcurrentReadProcessor that record_messages uses; on_record is the CDK's own."""
+
+    on_record = ConcurrentReadProcessor.on_record
+
+    def __init__(self):
+        stream = type("Stream", (), {"name": "members", "as_airbyte_stream": lambda self: AirbyteStream(
+            name="members", json_schema={}, supported_sync_modes=[SyncMode.full_refresh])})()
+        self._record_counter = {"members": 0}
+        self._stream_name_to_instance = {"members": stream}
+        self._message_repository = InMemoryMessageRepository()
+        self._logger = logging.getLogger("test")
+
+
+def test_a_batch_becomes_the_messages_the_cdk_makes_of_its_records_one_by_one():
+    records = [Record(data={"id": n, "email": f"{n}@example.com"}, stream_name="members", associated_slice=None)
+               for n in range(3)]
+    ours, theirs = Processor(), Processor()
+
+    batched = list(cdk_fast_paths.record_messages(cdk_fast_paths.RecordBatch(records), ours))
+    one_by_one = [message for record in records for message in theirs.on_record(record)]
+
+    def comparable(message):
+        serialized = AirbyteMessageSerializer.dump(message)
+        serialized.get("record", {}).pop("emitted_at", None)
+        serialized.get("trace", {}).pop("emitted_at", None)
+        return serialized
+
+    assert [comparable(m) for m in batched] == [comparable(m) for m in one_by_one]
+    assert batched[0].type == Type.TRACE  # the stream's first record marks it RUNNING
+    assert ours._record_counter == theirs._record_counter == {"members": 3}
+
+
+def test_the_queue_to_the_printing_thread_holds_a_bounded_number_of_records():
+    from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
+
+    source = ConcurrentSource.create(2, 1, logging.getLogger("test"), DebugSliceLogger(), InMemoryMessageRepository())
+
+    assert source._queue.maxsize * cdk_fast_paths.RECORD_BATCH_SIZE <= 2_000
