@@ -35,6 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import floor  # noqa: E402
 from benchmarks.measure import parse_output, read_request_log, run_measured  # noqa: E402
 from benchmarks.peers import CONNECTORS, Connector, airbyte_catalog, discover, read_argv, singer_catalog  # noqa: E402
 
@@ -319,6 +320,7 @@ class Bench:
     workdir: Path
     results: list[RunResult] = field(default_factory=list)
     incremental: list[dict[str, Any]] = field(default_factory=list)
+    floors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sandboxes: dict[tuple[str, float], SandboxProcess] = field(default_factory=dict)
     load_before: float = field(default_factory=lambda: os.getloadavg()[0])
@@ -351,7 +353,7 @@ class Bench:
                 return done
         if connector.requirements and not connector.installed():
             connector.install(log=self.log)
-        workdir = self.workdir / f"{label}-{key}-{scale}-{len(streams)}"
+        workdir = self.run_dir(label, key, scale, len(streams))
         self.log(f"{label}: {key} on {len(streams)} streams at scale {scale}, latency {latency}s + {item_latency}s/item")
         profile = None
         if self.args.profile and label == "zero-latency" and key.startswith("ours"):
@@ -375,6 +377,28 @@ class Bench:
                               f"stderr: {result.stderr_tail[-300:]!r}")
         self.results.append(result)
         return result
+
+    def run_dir(self, label: str, key: str, scale: float, streams: int) -> Path:
+        return self.workdir / f"{label}-{key}-{scale}-{streams}"
+
+    def python_floor(self) -> None:
+        """Each latency run of ours replayed by benchmarks/floor.py: the same requests, all sent as soon as a
+        connection is free, with nothing but the JSON work done on their bodies."""
+        for run in [r for r in self.results if r.label == "latency" and r.connector.startswith("ours")]:
+            sandbox = self.sandbox(run.api, run.scale)
+            info = sandbox.ask("credentials")
+            log = self.run_dir("latency", run.connector, run.scale, len(run.streams)) / "requests.log"
+            urls = [floor.on_sandbox(url, info["url"]) for url in floor.logged_gets(log)]
+            self.log(f"python floor: {len(urls)} requests of {run.connector} ({len(run.streams)} streams)")
+            sandbox.ask(f"latency {run.latency} {run.item_latency}")
+            try:
+                with open(os.devnull, "wb") as out:
+                    replayed = floor.replay(urls, floor.auth_for(run.api, info), self.args.max_connections, out)
+            finally:
+                sandbox.ask("latency 0 0")
+            self.floors.append({"connector": run.connector, "streams": len(run.streams), "ours_wall": run.wall,
+                                "bound": lower_bound(run.useful_requests, self.args.max_connections, run.latency,
+                                                     run.total_records, run.item_latency), **replayed})
 
     def comparisons(self, label: str, latency: float, item_latency: float) -> None:
         for ours, peer in self.selected_comparisons():
@@ -548,6 +572,17 @@ class Bench:
                                  fmt_ratio(high.peak_rss / low.peak_rss, TARGETS["rss_ratio"])])
             out.append(table(["connector", "scale", "records", "peak RSS", "scale", "records", "peak RSS",
                               "RSS ratio"], rows, markdown))
+        if self.floors:
+            out.append(h("Python floor: our requests with nothing but the JSON work (benchmarks/floor.py)"))
+            rows = [[f["connector"], f["streams"], f["requests"], f["records"], f"{f['wall']:.1f}", f"{f['cpu']:.1f}",
+                     f"{f['bound']:.1f}", fmt_ratio(f["wall"] / f["bound"] if f["bound"] else None),
+                     f"{f['ours_wall']:.1f}", fmt_ratio(f["ours_wall"] / f["wall"] if f["wall"] else None)]
+                    for f in self.floors]
+            out.append(table(["connector", "streams", "requests", "items", "floor wall s", "floor CPU s",
+                              "lower bound s", "floor/bound", "our wall s", "ours/floor"], rows, markdown))
+            out.append("\nThe floor sends the same GETs on the same connections, every page's URL known in advance, "
+                       "and only parses each body and writes each item as a RECORD line (no CDK, schema, state or "
+                       "paging): what a connector with a free per-record pipeline would take on this machine.")
         if self.incremental:
             out.append(h("Incremental sync with nothing changed (ours)"))
             rows = [[i["connector"], i["streams"], i["first_requests"], i["second_requests"], i["second_records"],
@@ -574,8 +609,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connectors", nargs="*", help="only the comparisons involving these connector keys: "
                         + ", ".join(CONNECTORS))
     parser.add_argument("--ours-only", action="store_true", help="run only our connectors (no peers)")
-    parser.add_argument("--runs", nargs="*", default=["latency", "zero-latency", "memory", "incremental"],
-                        choices=["latency", "zero-latency", "memory", "incremental"])
+    parser.add_argument("--runs", nargs="*", default=["latency", "zero-latency", "memory", "incremental", "floor"],
+                        choices=["latency", "zero-latency", "memory", "incremental", "floor"],
+                        help="floor replays the latency runs of ours (benchmarks/floor.py); it needs them")
     parser.add_argument("--memory-scales", type=float, nargs=2, default=[1.0, 10.0], metavar=("LOW", "HIGH"))
     parser.add_argument("--streams", nargs="*", help="only these streams (our names) in every run")
     parser.add_argument("--sandbox-override", nargs="*", metavar="API=KIND", help=argparse.SUPPRESS)
@@ -609,6 +645,8 @@ def main(argv: list[str]) -> int:
                 bench.memory()
             if "incremental" in args.runs:
                 bench.incremental_check()
+            if "floor" in args.runs:
+                bench.python_floor()
         finally:
             bench.close()
         print(bench.report(markdown=False))
@@ -618,7 +656,8 @@ def main(argv: list[str]) -> int:
         if args.json:
             args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                              "results": [asdict(r) for r in bench.results],
-                                             "incremental": bench.incremental, "notes": bench.notes}, indent=1))
+                                             "incremental": bench.incremental, "floors": bench.floors,
+                                             "notes": bench.notes}, indent=1))
     failed = [r for r in bench.results if r.connector.startswith("ours") and (not r.ok or r.mismatches())]
     return 1 if failed else 0
 

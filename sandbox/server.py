@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "stall", "truncated", "html")
 
 
@@ -56,7 +58,10 @@ class Response:
             return self.body
         if self.body is None:
             return b""
-        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:  # the same compact UTF-8 JSON as json.dumps(ensure_ascii=False), at a fraction of the sandbox's CPU
+            return orjson.dumps(self.body, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 Route = tuple[str, "re.Pattern[str]", Callable[[Request], Response]]
@@ -204,23 +209,31 @@ class SandboxServer:
             attempt = self._attempts[request_line]
             self._in_flight[credential] += 1
             over_limit = self.max_connections is not None and self._in_flight[credential] > self.max_connections
+        # A request takes `latency` + `item_latency` per item returned, the sandbox's own work included: a remote
+        # API's answer time does not grow with the CPU load of the client's machine, which this sandbox shares.
+        started = time.monotonic()
         try:
-            if self.latency:
-                time.sleep(self.latency)
             if over_limit:
-                return self.app.overloaded(request), None
+                return self._answered_by(started, self.latency, self.app.overloaded(request)), None
             fault = self.faults.draw(request_line, attempt)
             if fault in ("500", "502", "503"):
-                return self.app.server_error(request, int(fault)), fault
+                return self._answered_by(started, self.latency, self.app.server_error(request, int(fault))), fault
             if fault == "429":
-                return self.app.throttled(request, self.faults.retry_after), fault
+                return self._answered_by(started, self.latency, self.app.throttled(request, self.faults.retry_after)), fault
             response = self.app.dispatch(request)
-            if self.item_latency and response.items:
-                time.sleep(self.item_latency * response.items)
-            return response, fault
+            return self._answered_by(started, self.latency + self.item_latency * response.items, response), fault
         finally:
             with self._lock:
                 self._in_flight[credential] -= 1
+
+    @staticmethod
+    def _answered_by(started: float, seconds: float, response: Response) -> Response:
+        """`response`, its body encoded, returned no sooner than `seconds` after `started`."""
+        response.body = response.encode()
+        remaining = started + seconds - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+        return response
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

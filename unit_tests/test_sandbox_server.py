@@ -105,3 +105,12 @@ def test_server_adds_latency_per_request_and_per_item():
         started = time.monotonic()
         requests.get(f"{server.url}/items/1", timeout=5)
         assert time.monotonic() - started >= 0.2
+
+
+def test_the_sandboxs_own_work_is_part_of_the_latency_not_added_to_it():
+    # A remote API answers in its latency however busy the client's machine is; the sandbox shares that machine.
+    with SandboxServer(slow_app(seconds=0.15), latency=0.2, item_latency=0.0) as server:
+        started = time.monotonic()
+        requests.get(f"{server.url}/items/1", timeout=5)
+        elapsed = time.monotonic() - started
+    assert 0.2 <= elapsed < 0.3
