@@ -79,6 +79,15 @@ class SourceRun:
             last[state["stream"]["stream_descriptor"]["name"]] = state
         return list(last.values())
 
+    def records_counted_in_states(self) -> dict[str, float]:
+        """Per stream, the sum of `sourceStats.recordCount` over its state messages: the records the platform is
+        told were sent before each state."""
+        counted: dict[str, float] = {}
+        for state in self.states():
+            name = state["stream"]["stream_descriptor"]["name"]
+            counted[name] = counted.get(name, 0.0) + state.get("sourceStats", {}).get("recordCount", 0.0)
+        return counted
+
     def traces(self, trace_type: str | None = None) -> list[dict[str, Any]]:
         return [m["trace"] for m in self.of_type("TRACE") if trace_type is None or m["trace"]["type"] == trace_type]
 

@@ -340,20 +340,19 @@ def stalled_syncs(started_stalled_syncs):
 # --- a campaign and a list deleted in the middle of the sync ---------------------------------------------------------
 
 
-def delete_on_first_child_request(sb: Any, child_prefixes: tuple[str, ...], delete: Callable[[], None]) -> None:
-    """The parents were listed with the victims in them; the victims are deleted just before the first request of
-    a child partition is answered, as when a user deletes them while the sync runs."""
+def delete_on_first_child_request(sb: Any, deletions: dict[str, Callable[[], None]]) -> None:
+    """Each victim is deleted just before the first request under its children's path prefix is answered, as when a
+    user deletes it while the sync runs: by then its parent listing has been read with the victim in it (the child
+    partitions come from it), whichever of the parents' listings the connector happens to read first."""
     app = sb.server.app
     dispatch = app.dispatch
-    done = threading.Event()
+    pending = dict(deletions)
     lock = threading.Lock()
 
     def dispatch_then_maybe_delete(request):
-        if request.path.startswith(child_prefixes):
-            with lock:
-                if not done.is_set():
-                    delete()
-                    done.set()
+        with lock:
+            for prefix in [prefix for prefix in pending if request.path.startswith(prefix)]:
+                pending.pop(prefix)()
         return dispatch(request)
 
     app.dispatch = dispatch_then_maybe_delete
@@ -368,13 +367,16 @@ def test_mailchimp_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_war
         campaign_id = max(sb.data["unsubscribes"], key=lambda cid: len(sb.data["unsubscribes"][cid]))
         assert sb.data["email_activity"].get(campaign_id) and sb.data["unsubscribes"][campaign_id]
 
-        def delete() -> None:
+        def delete_list() -> None:
             with sb.app.lock:
                 sb.data["lists"][:] = [item for item in sb.data["lists"] if item["id"] != list_id]
+
+        def delete_campaign() -> None:
+            with sb.app.lock:
                 sb.data["campaigns"][:] = [item for item in sb.data["campaigns"] if item["id"] != campaign_id]
                 sb.data["reports"][:] = [item for item in sb.data["reports"] if item["id"] != campaign_id]
 
-        delete_on_first_child_request(sb, ("/3.0/lists/", "/3.0/reports/"), delete)
+        delete_on_first_child_request(sb, {"/3.0/lists/": delete_list, "/3.0/reports/": delete_campaign})
         run = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-deleted", mailchimp_secrets(sb),
                         config=mc.apikey_config(sb), catalog=catalog)
 
@@ -400,12 +402,15 @@ def test_campaign_monitor_a_campaign_and_a_list_deleted_mid_sync_are_skipped_wit
         list_id = max(sb.data["subscribers"], key=lambda lid: len(sb.data["subscribers"][lid]))
         assert sb.data["opens"][campaign_id] and [s for s in sb.data["subscribers"][list_id] if s["State"] == "Active"]
 
-        def delete() -> None:
+        def delete_campaign() -> None:
             with sb._lock:
                 del sb.data["summary"][campaign_id]
+
+        def delete_list() -> None:
+            with sb._lock:
                 del sb.data["list_details"][list_id]
 
-        delete_on_first_child_request(sb, ("/api/v3.3/campaigns/", "/api/v3.3/lists/"), delete)
+        delete_on_first_child_request(sb, {"/api/v3.3/campaigns/": delete_campaign, "/api/v3.3/lists/": delete_list})
         run = run_debug("source-campaign-monitor", "read", tmp_path, "cm-deleted", campaign_monitor_secrets(sb),
                         config=cm.api_key_config(sb), catalog=catalog)
 

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+import cdk_fast_paths
+
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
@@ -439,6 +441,7 @@ def _launch(source: Source, args: List[str]) -> None:
     entrypoint = AirbyteEntrypoint(source)
     parsed = entrypoint.parse_args(args)
     stream_failures: List[str] = []
+    cdk_fast_paths.OUTPUT_RECORD_LINES = True  # this loop prints a batch of RECORD lines as one message
     with PRINT_BUFFER:
         try:
             for message in entrypoint.run(parsed):

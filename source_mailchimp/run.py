@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
 import orjson
+
+import cdk_fast_paths
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
@@ -350,6 +352,7 @@ def _run(verb: str, parsed: Any, args: List[str], masking: SecretMaskingStream) 
     try:
         # Not the CDK's `launch`: its print buffer writes to the process's stdout directly, past the secret filter.
         entrypoint = AirbyteEntrypoint(source)
+        cdk_fast_paths.OUTPUT_RECORD_LINES = True  # this loop prints a batch of RECORD lines as one message
         for message in entrypoint.run(entrypoint.parse_args(args)):
             if message.startswith(ERROR_TRACE_PREFIX):
                 message = _normalized_error(message, stream_failures)

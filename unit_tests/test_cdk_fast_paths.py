@@ -1,11 +1,25 @@
 """The CDK's per-record bookkeeping, made cheaper without changing any value it computes (cdk_fast_paths)."""
 
+import json
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from queue import Queue
 
 import pytest
-from airbyte_cdk.models import AirbyteMessageSerializer, AirbyteStream, SyncMode, Type
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    AirbyteStateBlob,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    AirbyteStream,
+    AirbyteStreamState,
+    StreamDescriptor,
+    SyncMode,
+    Type,
+)
 from airbyte_cdk.sources.concurrent_source.concurrent_read_processor import ConcurrentReadProcessor
 from airbyte_cdk.sources.concurrent_source.stream_thread_exception import StreamThreadException
 from airbyte_cdk.sources.message import InMemoryMessageRepository
@@ -184,7 +198,8 @@ class Processor:
         self._logger = logging.getLogger("test")
 
 
-def test_a_batch_becomes_the_messages_the_cdk_makes_of_its_records_one_by_one():
+def test_a_batch_becomes_the_messages_the_cdk_makes_of_its_records_one_by_one(monkeypatch):
+    monkeypatch.setattr(cdk_fast_paths, "OUTPUT_RECORD_LINES", False)
     records = [Record(data={"id": n, "email": f"{n}@example.com"}, stream_name="members", associated_slice=None)
                for n in range(3)]
     ours, theirs = Processor(), Processor()
@@ -209,3 +224,45 @@ def test_the_queue_to_the_printing_thread_holds_a_bounded_number_of_records():
     source = ConcurrentSource.create(2, 1, logging.getLogger("test"), DebugSliceLogger(), InMemoryMessageRepository())
 
     assert source._queue.maxsize * cdk_fast_paths.RECORD_BATCH_SIZE <= 2_000
+
+
+def printed(messages):
+    """What the entrypoint prints for these messages, one JSON object per line, emitted_at left out."""
+    objects = []
+    for message in messages:
+        for line in AirbyteEntrypoint.airbyte_message_to_string(message).split("\n"):
+            parsed = json.loads(line)
+            parsed.get("record", {}).pop("emitted_at", None)
+            parsed.get("trace", {}).pop("emitted_at", None)
+            objects.append(parsed)
+    return objects
+
+
+def test_with_record_lines_a_batch_prints_exactly_what_the_cdk_prints_record_by_record(monkeypatch):
+    records = [Record(data={"id": n, "email": f"{n}@example.com", "vip": None, "tags": ["a"]}, stream_name="members",
+                      associated_slice=None) for n in range(4)]
+    theirs = Processor()
+    one_by_one = [message for record in records for message in theirs.on_record(record)]
+    monkeypatch.setattr(cdk_fast_paths, "OUTPUT_RECORD_LINES", True)
+    ours = Processor()
+
+    batched = list(cdk_fast_paths.record_messages(cdk_fast_paths.RecordBatch(records), ours))
+
+    # the stream's first record goes through on_record (RUNNING, then the record); the other three are one item
+    assert [type(m).__name__ for m in batched] == ["AirbyteMessage", "AirbyteMessage", "RecordLines"]
+    assert batched[2].count == 3
+    assert printed(batched) == printed(one_by_one)
+    assert ours._record_counter == theirs._record_counter == {"members": 4}
+
+
+def test_record_lines_count_toward_the_record_count_of_the_next_state_message():
+    counts = defaultdict(float)
+    state = AirbyteMessage(type=Type.STATE, state=AirbyteStateMessage(
+        type=AirbyteStateType.STREAM,
+        stream=AirbyteStreamState(stream_descriptor=StreamDescriptor(name="members"),
+                                  stream_state=AirbyteStateBlob({"updated_at": "2024-01-01T00:00:00+00:00"}))))
+
+    AirbyteEntrypoint.handle_record_counts(cdk_fast_paths.RecordLines("members", ["{}", "{}", "{}"]), counts)
+    AirbyteEntrypoint.handle_record_counts(state, counts)
+
+    assert state.state.sourceStats.recordCount == 3.0
