@@ -28,7 +28,7 @@ import pytest
 
 import integration_tests.test_campaign_monitor as cm
 import integration_tests.test_mailchimp as mc
-from integration_tests.harness import SourceRun, command_path, configured_catalog, run_source
+from integration_tests.harness import SourceRun, command_path, configured_catalog, parse_run, run_source
 from sandbox.campaign_monitor import CampaignMonitorSandbox
 from sandbox.mailchimp import MailchimpSandbox
 from sandbox.server import FAULT_KINDS, FaultPlan, SandboxServer
@@ -55,16 +55,7 @@ def run_debug(command: str, verb: str, workdir: Path, label: str, secrets: list[
             path = Path(workdir) / f"{label}-{name}.json"
             path.write_text(json.dumps(content))
             argv += [f"--{name}", str(path)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    messages = []
-    for line in done.stdout.split("\n"):
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and "type" in message:
-            messages.append(message)
-    run = SourceRun(done.returncode, done.stdout, done.stderr, messages)
+    run = parse_run(subprocess.run(argv, capture_output=True, text=True, timeout=timeout))
     OUTPUTS.append((label, run, secrets))
     FIGURES["runs"][command] += 1
     return run
