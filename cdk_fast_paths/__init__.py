@@ -17,6 +17,7 @@ enough to emit every `STATE_INTERVAL_SECONDS`.
 from __future__ import annotations
 
 import collections.abc
+import json
 import re
 import time
 from datetime import datetime, timedelta
@@ -123,6 +124,16 @@ def _install_mapping_check() -> None:
     from airbyte_cdk.sources.declarative.stream_slicers import declarative_partition_generator
 
     declarative_partition_generator.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
+
+
+def json_loads(body: bytes) -> Any:
+    """A response body parsed with orjson (half the CPU of json on these pages), or with json for what orjson refuses
+    but JSON allows: a lone surrogate escape such as "\\ud83d" (half an emoji, as some web forms cut it), which would
+    otherwise make a whole page undecodable. Raises ValueError for a body that is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def record_line(stream: str, data: Any, emitted_at: int) -> Optional[str]:

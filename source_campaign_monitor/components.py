@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping, MutableMapping, Optional, Union
 from zoneinfo import ZoneInfo
 
-import orjson
 import requests
 
 import cdk_fast_paths
@@ -413,22 +412,13 @@ _PARSED = "_campaign_monitor_json"
 _UNDECODABLE = object()
 
 
-def _loads(body: bytes) -> Any:
-    """orjson (half the CPU of json on these pages); json for what orjson refuses but JSON allows (integers beyond
-    64 bits)."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
-
-
 def parsed_json(response: requests.Response) -> Any:
     """The body of ``response`` parsed once and kept on the response (the error handler and the decoder both need it)."""
     cached = getattr(response, _PARSED, None)
     if cached is None:
         try:
             if response.content:
-                cached = _loads(response.content)
+                cached = cdk_fast_paths.json_loads(response.content)
             else:  # every GET of the API answers JSON: an empty 200 is a cut-off response, not an empty page
                 cached = _UNDECODABLE if response.status_code == 200 else {}
         except (ValueError, UnicodeDecodeError):

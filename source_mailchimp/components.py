@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
-import orjson
 import requests
 
 import cdk_fast_paths
@@ -266,8 +265,8 @@ class MailchimpErrorHandler(DefaultErrorHandler):
             status = response_or_exception.status_code
             if (200 <= status < 300 and status != 204) or status == 403:
                 try:
-                    body = orjson.loads(response_or_exception.content)
-                except (orjson.JSONDecodeError, TypeError):
+                    body = cdk_fast_paths.json_loads(response_or_exception.content)
+                except (ValueError, TypeError):
                     body = None
                 # Parsed once: TopLevelRecordsExtractor takes the records from here.
                 setattr(response_or_exception, PARSED_BODY, body)
@@ -306,8 +305,8 @@ class JitteredExponentialBackoff(BackoffStrategy):
 
 def _json_or_none(response: requests.Response) -> Any:
     try:
-        return orjson.loads(response.content)
-    except (orjson.JSONDecodeError, TypeError):
+        return cdk_fast_paths.json_loads(response.content)
+    except (ValueError, TypeError):
         return None
 
 

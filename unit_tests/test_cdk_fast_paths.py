@@ -266,3 +266,15 @@ def test_record_lines_count_toward_the_record_count_of_the_next_state_message():
     AirbyteEntrypoint.handle_record_counts(state, counts)
 
     assert state.state.sourceStats.recordCount == 3.0
+
+
+@pytest.mark.parametrize("body", [b'{"members": [{"id": "a1", "stats": {"avg_open_rate": 0.25}}], "total_items": 1}',
+                                  b'{"Results": [{"Name": "half an emoji \\ud83d"}]}', b'[]', b'"text"'])
+def test_a_response_body_is_parsed_to_what_json_gives_even_where_orjson_refuses_it(body):
+    assert cdk_fast_paths.json_loads(body) == json.loads(body)
+
+
+@pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b'{"members": [', b"", b"\xff\xfe"])
+def test_a_body_that_is_not_json_raises_value_error(body):
+    with pytest.raises(ValueError):
+        cdk_fast_paths.json_loads(body)

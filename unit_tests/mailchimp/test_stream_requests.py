@@ -206,3 +206,14 @@ def test_automations_and_reports_are_top_level_listings(api, capsys, tmp_path):
     assert [r["id"] for r in out.records("reports")] == ["C1"]
     assert query(requests_to(api, "/automations")[0])["since_create_time"] == "1970-01-01T00:00:00+00:00"
     assert out.final_state("automations") == {"create_time": "2024-01-01T00:00:00+00:00"}
+
+
+def test_a_page_with_a_broken_emoji_escape_is_read_not_retried_as_undecodable(api, capsys, tmp_path):
+    # A lone surrogate escape (half an emoji, as some web forms truncate it) is valid JSON that orjson refuses.
+    body = '{"lists": [{"id": "L1", "name": "Newsletter \\ud83d"}], "total_items": 1}'
+    api.get(API + "lists", text=body)
+
+    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["lists"]))
+
+    assert out.exit_code == 0 and len(api.request_history) == 1
+    assert out.records("lists") == [{"id": "L1", "name": "Newsletter \ud83d"}]
