@@ -29,7 +29,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.run import SandboxProcess  # noqa: E402
+from benchmarks.sandbox_process import SandboxProcess  # noqa: E402
 
 
 def logged_gets(requests_log: Path) -> list[str]:

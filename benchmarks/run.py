@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks import floor  # noqa: E402
 from benchmarks.measure import parse_output, read_request_log, run_measured  # noqa: E402
+from benchmarks.sandbox_process import SandboxProcess  # noqa: E402
 from benchmarks.peers import CONNECTORS, Connector, airbyte_catalog, discover, read_argv, singer_catalog  # noqa: E402
 
 # Which peer each of our connectors is compared with; ours reads the streams the peer has (under our names).
@@ -55,44 +56,6 @@ TARGETS = {
     "bound_ratio": 1.5,  # ours / concurrency lower bound
     "rss_ratio": 1.3,  # peak RSS at 10x / at 1x
 }
-
-
-class SandboxProcess:
-    """A sandbox served by benchmarks/sandbox_process.py in its own process; `ask` sends one command."""
-
-    def __init__(self, api: str, scale: float, seed: int, max_connections: int) -> None:
-        self.api = api
-        self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "benchmarks" / "sandbox_process.py"), api, "--scale", str(scale),
-             "--seed", str(seed), "--max-connections", str(max_connections)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-        )
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.wait()
-            raise RuntimeError(f"the {api} sandbox did not start (exit {self.process.returncode})")
-        self.info = json.loads(line)
-
-    def ask(self, command: str) -> dict[str, Any]:
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.write("quit\n")
-                self.process.stdin.flush()
-                self.process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self) -> "SandboxProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass

@@ -13,13 +13,53 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.truth import truth_counts  # noqa: E402
+
+
+class SandboxProcess:
+    """A sandbox served by benchmarks/sandbox_process.py in its own process; `ask` sends one command."""
+
+    def __init__(self, api: str, scale: float, seed: int, max_connections: int) -> None:
+        self.api = api
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), api, "--scale", str(scale),
+             "--seed", str(seed), "--max-connections", str(max_connections)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+        )
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise RuntimeError(f"the {api} sandbox did not start (exit {self.process.returncode})")
+        self.info = json.loads(line)
+
+    def ask(self, command: str) -> dict[str, Any]:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.flush()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "SandboxProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_sandbox(kind: str, scale: float, seed: int, max_connections: int):

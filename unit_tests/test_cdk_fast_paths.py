@@ -2,8 +2,11 @@
 
 import json
 import logging
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from queue import Queue
 
 import pytest
@@ -278,3 +281,34 @@ def test_a_response_body_is_parsed_to_what_json_gives_even_where_orjson_refuses_
 def test_a_body_that_is_not_json_raises_value_error(body):
     with pytest.raises(ValueError):
         cdk_fast_paths.json_loads(body)
+
+
+_SERIALIZED_MESSAGES = """
+import inspect, sys
+calls = []
+original_getsource = inspect.getsource
+def counting_getsource(obj):
+    calls.append(getattr(obj, "__qualname__", obj))
+    return original_getsource(obj)
+inspect.getsource = counting_getsource
+if sys.argv[1] == "connector":
+    import source_mailchimp.run  # imports cdk_fast_paths before airbyte_cdk, as the command line does
+from airbyte_cdk.models import AirbyteMessageSerializer
+message = {"type": "RECORD", "record": {"stream": "s", "data": {"a": 1, "b": None}, "emitted_at": 1}}
+spec = {"type": "SPEC", "spec": {"connectionSpecification": {"type": "object"}, "documentationUrl": "https://x"}}
+print(len(calls))
+for each in (message, spec):
+    print(AirbyteMessageSerializer.dump(AirbyteMessageSerializer.load(each)))
+"""
+
+
+def test_start_up_skips_reading_the_protocol_models_source_and_serializes_messages_as_the_cdk_does():
+    def run(mode: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", _SERIALIZED_MESSAGES, mode], capture_output=True, text=True,
+                             check=True, cwd=Path(__file__).resolve().parents[1])
+        return out.stdout.splitlines()
+
+    with_fast_start, plain_cdk = run("connector"), run("cdk")
+    assert int(plain_cdk[0]) > 20, "the plain CDK reads its models' source at import (the cost this skips)"
+    assert int(with_fast_start[0]) == 0
+    assert with_fast_start[1:] == plain_cdk[1:]
