@@ -136,3 +136,56 @@ def test_the_list_streams_of_one_sync_share_one_list_listing(api):
     # the lists stream's own read, and one listing shared by its three child streams (four without sharing)
     assert len(requests_to(api, f"/clients/{CLIENT}/lists.json")) == 2
     assert len(requests_to(api, f"/clients/{CLIENT}.json")) == 1
+
+
+RECIPIENT = {"EmailAddress": "a@example.com", "ListID": LIST}
+
+
+def recipients_state(state: dict[str, Any]) -> list:
+    return [AirbyteStateMessage(type=AirbyteStateType.STREAM, stream=AirbyteStreamState(
+        stream_descriptor=StreamDescriptor(name="campaign_recipients"), stream_state=AirbyteStateBlob(**state)))]
+
+
+@pytest.fixture
+def two_campaigns(api):
+    """CAMPAIGN, sent 2024-04-06 09:00 UTC (20:00 in Sydney, summer time), and OTHER, sent two hours later."""
+    api.get(API + f"clients/{CLIENT}/campaigns.json", json=page(
+        [campaign(CAMPAIGN, "2024-04-06 20:00:00"), campaign(OTHER, "2024-04-06 22:00:00")], ordered_by="SentDate"))
+    for campaign_id in (CAMPAIGN, OTHER):
+        api.get(API + f"campaigns/{campaign_id}/recipients.json", json=page([RECIPIENT], ordered_by="email"))
+    return api
+
+
+def test_campaign_recipients_incremental_sync_does_not_request_a_campaign_read_before_even_on_its_send_day(two_campaigns):
+    state = {"use_global_cursor": False,
+             "states": [{"partition": PARTITION, "cursor": {"SentDate": "2024-04-06T09:00:00+0000"}}]}
+    output = run(["campaign_recipients"], SyncMode.incremental, recipients_state(state))
+    assert requests_to(two_campaigns, f"/{CAMPAIGN}/recipients.json") == []
+    assert len(requests_to(two_campaigns, f"/{OTHER}/recipients.json")) == 1
+    assert [(r.record.data["CampaignID"], r.record.data["SentDate"]) for r in output.records] == [
+        (OTHER, "2024-04-06T11:00:00+00:00")]
+    saved = {entry["partition"]["campaign_id"] for entry in final_state(output)["states"]}
+    assert saved == {CAMPAIGN, OTHER}  # the skipped campaign keeps its cursor: it stays skipped next time
+
+
+def test_campaign_recipients_with_a_global_cursor_skips_only_campaigns_sent_before_it(two_campaigns):
+    state = {"use_global_cursor": True, "state": {"SentDate": "2024-04-06T10:00:00+0000"}}
+    run(["campaign_recipients"], SyncMode.incremental, recipients_state(state))
+    assert requests_to(two_campaigns, f"/{CAMPAIGN}/recipients.json") == []
+    assert len(requests_to(two_campaigns, f"/{OTHER}/recipients.json")) == 1
+
+
+def test_campaign_recipients_full_refresh_reads_every_campaign_whatever_the_state(two_campaigns):
+    state = {"use_global_cursor": False,
+             "states": [{"partition": PARTITION, "cursor": {"SentDate": "2024-04-06T09:00:00+0000"}}]}
+    output = run(["campaign_recipients"], SyncMode.full_refresh, recipients_state(state))
+    assert {r.record.data["CampaignID"] for r in output.records} == {CAMPAIGN, OTHER}
+
+
+def test_campaign_recipients_a_campaign_whose_saved_cursor_is_below_its_send_date_is_read_again_in_full(two_campaigns):
+    # the CDK saves a started partition at its lower bound; only a closed one carries the campaign's SentDate
+    state = {"use_global_cursor": False,
+             "states": [{"partition": PARTITION, "cursor": {"SentDate": "2000-01-01T00:00:00+0000"}}]}
+    output = run(["campaign_recipients"], SyncMode.incremental, recipients_state(state))
+    assert len(requests_to(two_campaigns, f"/{CAMPAIGN}/recipients.json")) == 1
+    assert {r.record.data["CampaignID"] for r in output.records} == {CAMPAIGN, OTHER}
