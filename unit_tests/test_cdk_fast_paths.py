@@ -312,3 +312,83 @@ def test_start_up_skips_reading_the_protocol_models_source_and_serializes_messag
     assert int(plain_cdk[0]) > 20, "the plain CDK reads its models' source at import (the cost this skips)"
     assert int(with_fast_start[0]) == 0
     assert with_fast_start[1:] == plain_cdk[1:]
+
+
+# ------------------------------------------------------------------------------------------- cursor observation
+
+
+def per_partition_cursor(datetime_format: str, stream_state: dict):
+    """The CDK's own per-partition cursor of a declarative stream with three list partitions (no HTTP involved)."""
+    from airbyte_cdk.sources.declarative.concurrent_declarative_source import ConcurrentDeclarativeSource
+
+    manifest = {
+        "version": "6.0.0",
+        "type": "DeclarativeSource",
+        "check": {"type": "CheckStream", "stream_names": ["members"]},
+        "streams": [{
+            "type": "DeclarativeStream",
+            "name": "members",
+            "primary_key": "id",
+            "schema_loader": {"type": "InlineSchemaLoader", "schema": {"type": "object"}},
+            "retriever": {
+                "type": "SimpleRetriever",
+                "requester": {"type": "HttpRequester", "url_base": "http://127.0.0.1:9", "path": "/m"},
+                "record_selector": {"type": "RecordSelector",
+                                    "extractor": {"type": "DpathExtractor", "field_path": []}},
+                "partition_router": {"type": "ListPartitionRouter", "values": ["a", "b", "c"],
+                                     "cursor_field": "list_id"},
+            },
+            "incremental_sync": {
+                "type": "DatetimeBasedCursor",
+                "cursor_field": "changed",
+                "datetime_format": datetime_format,
+                "cursor_datetime_formats": [ISO_CURSOR_FORMAT, "%Y-%m-%dT%H:%M:%S.%f%z"],
+                "start_datetime": {"type": "MinMaxDatetime", "datetime": "2000-01-01T00:00:00+0000",
+                                   "datetime_format": ISO_CURSOR_FORMAT},
+            },
+        }],
+    }
+    state = [AirbyteStateMessage(type=AirbyteStateType.STREAM, stream=AirbyteStreamState(
+        stream_descriptor=StreamDescriptor(name="members"), stream_state=AirbyteStateBlob(**stream_state)))]
+    source = ConcurrentDeclarativeSource(source_config=manifest, config={}, catalog=None, state=state)
+    (stream,) = source.streams(config={})
+    slices = [partition.to_slice() for partition in stream.generate_partitions()]
+    return stream.cursor, slices
+
+
+CURSOR_VALUES = [
+    "2024-03-01T10:00:00+00:00", "2024-03-01T09:00:00Z", "2024-03-02T00:00:00+0000", "2024-03-01T10:00:00+00:00",
+    "2024-03-01T12:00:00+02:00",  # later as text, earlier as time: the CDK compares the global cursor as text
+    "2024-03-01T10:30:00.250000+00:00", "not a date", None, 17, "1999-12-31T23:59:59+00:00", "2024-02-29T23:00:00Z",
+]
+
+
+@pytest.mark.parametrize("datetime_format", CURSOR_FORMATS)
+@pytest.mark.parametrize("stream_state", [
+    {},
+    {"use_global_cursor": False, "state": {"changed": "2024-03-01T11:00:00+0000"},
+     "states": [{"partition": {"list_id": "b"}, "cursor": {"changed": "2024-03-01T11:00:00+0000"}}]},
+    {"use_global_cursor": False, "state": {"changed": "2024-03-01T11:00:00Z"}},  # a global cursor in another format
+    {"use_global_cursor": True, "state": {"changed": "2024-03-01T11:00:00+0000"}},
+], ids=["no state", "per partition", "global text in another format", "global cursor"])
+def test_cursor_observation_leaves_the_cursor_exactly_as_the_cdks_observe_does(datetime_format, stream_state):
+    import random
+
+    fast, fast_slices = per_partition_cursor(datetime_format, stream_state)
+    cdk, cdk_slices = per_partition_cursor(datetime_format, stream_state)
+    cdk_observe = ConcurrentPerPartitionCursor.observe.cdk_observe
+    draw = random.Random(7)
+    for _ in range(400):
+        value, index = draw.choice(CURSOR_VALUES), draw.randrange(3)
+        data = {"id": 1} if value is None else {"id": 1, "changed": value}
+        fast.observe(Record(data=data, stream_name="members", associated_slice=fast_slices[index]))
+        cdk_observe(cdk, Record(data=data, stream_name="members", associated_slice=cdk_slices[index]))
+
+        assert fast._new_global_cursor == cdk._new_global_cursor
+        assert fast._synced_some_data == cdk._synced_some_data
+        for key, partition_cursor in cdk._cursor_per_partition.items():
+            mine = fast._cursor_per_partition[key]
+            assert list(mine._most_recent_cursor_value_per_partition.values()) == list(
+                partition_cursor._most_recent_cursor_value_per_partition.values())
+            assert mine._is_ascending_order == partition_cursor._is_ascending_order
+    assert fast.state == cdk.state
