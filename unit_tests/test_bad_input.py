@@ -350,6 +350,9 @@ STATE_CASES = {
     "a message of an unknown type": (lambda s, c: [{"type": "SOMETHING", "stream": 5}], "state"),
     "a cursor that is not a date": (lambda s, c: stream_state(s, {c: "yesterday"}), "yesterday"),
     "a cursor that is a number": (lambda s, c: stream_state(s, {c: 1700000000}), "STREAM"),
+    # a date the stream's cursor formats do not read: the CDK would fail mid-sync with a parse error naming nothing
+    "a cursor without a time": (lambda s, c: stream_state(s, {"states": [
+        {"partition": {"id": "x"}, "cursor": {c: "2024-01-01"}}]}), "2024-01-01"),
     "per-partition states that are not a list": (lambda s, c: stream_state(s, {"states": {"a": 1}}), "STREAM"),
     "a partition entry without a cursor": (lambda s, c: stream_state(s, {"states": [{"partition": {"id": "x"}}]}), "STREAM"),
     "a stream state that is not an object": (lambda s, c: stream_state(s, ["2024-01-01"]), "state"),

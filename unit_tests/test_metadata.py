@@ -224,3 +224,14 @@ def test_dockerfile_passes_hadolint():
         [command, "--no-color", str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_every_package_the_wheel_installs_is_in_the_image_build_context():
+    """The Dockerfile builds from a whitelisting .dockerignore: a package missing from it installs nothing, and the
+    image fails at its first import."""
+    includes = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in includes}
+    context = {line[1:].strip("/") for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")}
+    assert packages and packages <= context, packages - context
+    for package in packages:
+        assert (ROOT / package / "__init__.py").is_file(), package

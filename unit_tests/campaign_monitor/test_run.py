@@ -9,7 +9,6 @@ import pytest
 from source_campaign_monitor.run import (
     config_problems,
     is_loopback_http_url,
-    limit_malloc_fragmentation,
     normalize_config,
     run,
     without_global_fallback,
@@ -121,7 +120,7 @@ def test_the_global_fallback_cursor_is_dropped_so_new_partitions_start_at_start_
     assert "state" in state[0]["stream"]["stream_state"]  # the input is left as it was
 
 
-def test_malloc_is_limited_to_two_arenas_and_a_fixed_mmap_threshold_on_glibc(monkeypatch):
+def test_every_run_limits_malloc_to_two_arenas_and_a_fixed_mmap_threshold_on_glibc(monkeypatch, capsys):
     import ctypes
 
     calls = []
@@ -132,12 +131,9 @@ def test_malloc_is_limited_to_two_arenas_and_a_fixed_mmap_threshold_on_glibc(mon
             return 1
 
     monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
-    assert limit_malloc_fragmentation() is True
-    assert calls == [(-8, 2), (-3, 128 * 1024)]
-
-
-def test_without_glibc_malloc_settings_are_skipped_quietly():
-    assert limit_malloc_fragmentation("libc-that-does-not-exist.so") is False
+    run(["spec"])
+    assert calls == [(-8, 2), (-3, 128 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
+    assert [m["type"] for m in messages(capsys)] == ["SPEC"]
 
 
 def test_streams_with_long_chains_of_pages_are_started_first_and_the_others_keep_the_catalog_order():
