@@ -20,6 +20,7 @@ enough to emit every `STATE_INTERVAL_SECONDS`.
 from __future__ import annotations
 
 import collections.abc
+import gc
 import json
 import re
 import time
@@ -56,8 +57,11 @@ STATE_INTERVAL_SECONDS = 30
 # RecordBatch): at most 2,000 records wait to be printed.
 RECORD_BATCH_SIZE = 100
 QUEUE_SIZE = 20
-# Set by the connectors' command line (run.py): records reach the entrypoint as RecordLines (see record_messages).
-OUTPUT_RECORD_LINES = False
+# Set by the connectors' command line (run.py) through use_command_line_paths().
+OUTPUT_RECORD_LINES = False  # records reach the entrypoint as RecordLines (see record_messages)
+FREEZE_HEAP_AT_READ = False  # see _install_heap_freeze
+# Container allocations between two young-generation collections during a read (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 10_000
 
 ISO_CURSOR_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _ISO_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2}|[+-]\d{4})$")
@@ -82,7 +86,16 @@ def install() -> None:
     _install_record_output()
     _install_state_interval()
     _install_record_batches()
+    _install_heap_freeze()
     _installed = True
+
+
+def use_command_line_paths() -> None:
+    """What only a process that runs one command and exits may do, turned on by the connectors' run.py: records
+    printed as RecordLines, and the heap built before the read frozen (callers of the source's `read` in a
+    long-lived process, such as the tests, keep the CDK's behaviour)."""
+    global OUTPUT_RECORD_LINES, FREEZE_HEAP_AT_READ
+    OUTPUT_RECORD_LINES = FREEZE_HEAP_AT_READ = True
 
 
 def _install_cursor_parsing() -> None:
@@ -477,3 +490,36 @@ def _install_record_batches() -> None:
     PartitionReader.process_partition = process_partition  # type: ignore[method-assign]
     ConcurrentSource.__init__ = create_with_small_queue  # type: ignore[method-assign]
     ConcurrentSource._handle_item = handle_batches  # type: ignore[method-assign]
+
+
+def _install_heap_freeze() -> None:
+    """CPython's cyclic garbage collector runs a young collection every 700 container allocations, and every few of
+    those a full one over every tracked object: the imports, the manifest, the built streams and their schemas, some
+    hundred thousand objects that live as long as the process. A Mailchimp page parses into some 10,000 containers
+    (nested member objects) that live until its records are printed, so they survive into the older generations and
+    keep triggering full collections. At scale 10 that was a fifth of a Mailchimp sync's CPU (user time 4.4 -> 3.4 s;
+    Campaign Monitor's flat records: no change).
+
+    When the read starts, with FREEZE_HEAP_AT_READ, everything built so far moves to the permanent generation
+    (gc.freeze: never scanned again, nothing freed that a collection would have freed but start-up garbage), and young
+    collections run every GC_YOUNG_THRESHOLD allocations. Cyclic garbage made during the read is still collected, and
+    when the read ends the heap is unfrozen and the thresholds restored (a process that reads again, such as a test
+    run, does not keep every earlier sync's garbage)."""
+    from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
+
+    cdk_read = ConcurrentSource.read
+
+    def read(self: Any, streams: Any) -> Any:
+        if not FREEZE_HEAP_AT_READ:
+            yield from cdk_read(self, streams)
+            return
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+        try:
+            yield from cdk_read(self, streams)
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
+
+    ConcurrentSource.read = read  # type: ignore[method-assign]

@@ -374,7 +374,7 @@ def _launch(source: Source, args: List[str]) -> None:
     entrypoint = AirbyteEntrypoint(source)
     parsed = entrypoint.parse_args(args)
     stream_failures: List[str] = []
-    cdk_fast_paths.OUTPUT_RECORD_LINES = True  # this loop prints a batch of RECORD lines as one message
+    cdk_fast_paths.use_command_line_paths()
     with PRINT_BUFFER:
         try:
             for message in entrypoint.run(parsed):

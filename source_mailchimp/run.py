@@ -270,7 +270,7 @@ def _run(verb: str, parsed: Any, args: List[str], masking: SecretMaskingStream) 
     try:
         # Not the CDK's `launch`: its print buffer writes to the process's stdout directly, past the secret filter.
         entrypoint = AirbyteEntrypoint(source)
-        cdk_fast_paths.OUTPUT_RECORD_LINES = True  # this loop prints a batch of RECORD lines as one message
+        cdk_fast_paths.use_command_line_paths()
         for message in entrypoint.run(entrypoint.parse_args(args)):
             if message.startswith(ERROR_TRACE_PREFIX):
                 message = _normalized_error(message, stream_failures)

@@ -392,3 +392,43 @@ def test_cursor_observation_leaves_the_cursor_exactly_as_the_cdks_observe_does(d
                 partition_cursor._most_recent_cursor_value_per_partition.values())
             assert mine._is_ascending_order == partition_cursor._is_ascending_order
     assert fast.state == cdk.state
+
+
+class GcDuringRead:
+    """What the garbage collector looked like while a ConcurrentSource read its (empty) list of streams."""
+
+    def __init__(self):
+        import gc
+
+        from airbyte_cdk.sources.concurrent_source.concurrent_source import ConcurrentSource
+
+        from airbyte_cdk.models import AirbyteLogMessage, Level
+
+        source = ConcurrentSource.create(2, 1, logging.getLogger("test"), DebugSliceLogger(), InMemoryMessageRepository())
+        # one message for the read to yield, so that it can be looked at mid-read; with no stream it then ends
+        source._queue.put(AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.INFO, message="reading")))
+        self.before = (gc.get_threshold(), gc.get_freeze_count())
+        reading = source.read([])
+        assert next(reading).log.message == "reading"
+        self.during = (gc.get_threshold(), gc.get_freeze_count())
+        list(reading)
+        self.after = (gc.get_threshold(), gc.get_freeze_count())
+
+
+def test_a_command_line_read_freezes_the_heap_built_before_it_and_collects_young_objects_less_often(monkeypatch):
+    monkeypatch.setattr(cdk_fast_paths, "FREEZE_HEAP_AT_READ", True)
+
+    gc_state = GcDuringRead()
+
+    (threshold, frozen) = gc_state.during
+    assert frozen > 10_000  # the imported CDK alone holds far more tracked objects
+    assert threshold[0] == cdk_fast_paths.GC_YOUNG_THRESHOLD and threshold[1:] == gc_state.before[0][1:]
+    assert gc_state.after == gc_state.before  # unfrozen and restored: a long-lived process keeps collecting
+
+
+def test_a_read_in_a_long_lived_process_leaves_the_garbage_collector_alone(monkeypatch):
+    monkeypatch.setattr(cdk_fast_paths, "FREEZE_HEAP_AT_READ", False)
+
+    gc_state = GcDuringRead()
+
+    assert gc_state.during == gc_state.before == gc_state.after
