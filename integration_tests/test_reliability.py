@@ -384,6 +384,42 @@ def test_mailchimp_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_war
             assert len(run.records(stream)) == len(survivors[stream]), stream
 
 
+def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_member_skipped(tmp_path):
+    """A day of changes (members edited, unsubscribed, archived, added: sandbox mutate()) lands after the first page
+    of the largest list was read. Offset paging over a list that changes must not skip an unchanged member: no later
+    incremental sync would read it again. The changed members are read by the next sync."""
+    with MailchimpSandbox(scale=1, seed=3) as sb:  # lists of 1,000 to 3,000 members: several pages
+        catalog = configured_catalog(discover("source-mailchimp", mc.apikey_config(sb), tmp_path), ["list_members"],
+                                     sync_mode="incremental")
+        before = {(list_id, m["id"]) for list_id, members in sb.data["members"].items() for m in members}
+        largest = max(sb.data["members"], key=lambda list_id: len(sb.data["members"][list_id]))
+        assert len(sb.data["members"][largest]) > 1000  # more than one page
+        app, dispatch, changed, lock = sb.server.app, sb.server.app.dispatch, set(), threading.Lock()
+
+        def change_the_lists_after_the_first_page(request):
+            with lock:
+                if not changed and request.path == f"/3.0/lists/{largest}/members" \
+                        and request.query.get("offset") == "1000" and "status" not in request.query:
+                    with app.lock:
+                        changed.update(sb.mutate()["members"])
+            return dispatch(request)
+
+        app.dispatch = change_the_lists_after_the_first_page
+        first = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-changing", mailchimp_secrets(sb),
+                          config=mc.apikey_config(sb), catalog=catalog)
+        assert first.returncode == 0, first.output[-3000:]
+        assert changed, "the lists did not change mid-sync"
+        read = {(m["list_id"], m["id"]) for m in first.records("list_members")}
+        assert sorted((before - changed) - read) == []
+
+        second = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-after-changes", mailchimp_secrets(sb),
+                           config=mc.apikey_config(sb), catalog=catalog, state=first.final_state())
+        assert second.returncode == 0, second.output[-3000:]
+        expected = {"list_members": mc.expected_records(sb.data)["list_members"]}
+        destination = by_key([first, second], mailchimp_key, mailchimp_value)
+        assert missing_or_wrong(expected, destination, mailchimp_key, mailchimp_value) == {}
+
+
 def test_campaign_monitor_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_warning(tmp_path):
     streams = ["campaign_opens", "campaign_summary", "list_active_subscribers", "list_details"]
     with CampaignMonitorSandbox(scale=SCALE, seed=6) as sb:

@@ -99,7 +99,7 @@ def test_list_members_reads_every_list_sorted_by_last_changed_with_archived_memb
     assert len(member_requests) == 4
     for request in member_requests:
         params = query(request)
-        assert params["sort_field"] == "last_changed" and params["sort_dir"] == "ASC"
+        assert params["sort_field"] == "last_changed" and params["sort_dir"] == "DESC"  # newest first: see manifest
         assert params["since_last_changed"] == "1970-01-01T00:00:00+00:00"
         assert params["exclude_fields"] == "members._links"
     assert sorted(query(r).get("status", "") for r in member_requests) == ["", "", "archived", "archived"]
