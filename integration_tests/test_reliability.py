@@ -420,6 +420,49 @@ def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_m
         assert missing_or_wrong(expected, destination, mailchimp_key, mailchimp_value) == {}
 
 
+def test_campaign_monitor_subscribers_leaving_a_list_while_it_is_paged_through_make_no_other_subscriber_skipped(
+        tmp_path):
+    """A day of changes (subscribers unsubscribed, bounced, deleted, new ones: sandbox mutate()) lands after the first
+    page of the largest active list was read. The subscribers who leave the list must not make an unchanged one
+    skipped: no later incremental sync would read it again, its Date being older than the cursor."""
+    with CampaignMonitorSandbox(scale=2, seed=3) as sb:  # active lists of some 1,400 subscribers: two pages
+        catalog = configured_catalog(discover("source-campaign-monitor", cm.api_key_config(sb), tmp_path),
+                                     ["list_active_subscribers"], sync_mode="incremental")
+        active = {list_id: {r["EmailAddress"] for r in records if r["State"] == "Active"}
+                  for list_id, records in sb.data["subscribers"].items()}
+        largest = max(active, key=lambda list_id: len(active[list_id]))
+        assert len(active[largest]) > 1000  # more than one page
+        app, dispatch, changes, lock = sb.server.app, sb.server.app.dispatch, [], threading.Lock()
+        served = Counter()
+
+        def change_the_lists_after_the_first_page(request):
+            with lock:
+                if request.path.endswith(f"/lists/{largest}/active.json"):
+                    served[largest] += 1
+                    if served[largest] == 2:  # the first page has been read
+                        changes.append(sb.mutate())
+            return dispatch(request)
+
+        app.dispatch = change_the_lists_after_the_first_page
+        first = run_debug("source-campaign-monitor", "read", tmp_path, "campaign-monitor-changing",
+                          campaign_monitor_secrets(sb), config=cm.api_key_config(sb), catalog=catalog)
+        assert first.returncode == 0, first.output[-3000:]
+        assert changes, "the lists did not change mid-sync"
+        changed = {(key[0], key[1]) for stream, keys in changes[0].items() if stream.startswith("list_") for key in keys}
+        unchanged = {(list_id, email) for list_id, emails in active.items() for email in emails} - changed
+        read = [(r["ListID"], r["EmailAddress"]) for r in first.records("list_active_subscribers")]
+        assert sorted(unchanged - set(read)) == []
+        assert len(read) == len(set(read))  # each subscriber once
+
+        second = run_debug("source-campaign-monitor", "read", tmp_path, "campaign-monitor-after-changes",
+                           campaign_monitor_secrets(sb), config=cm.api_key_config(sb), catalog=catalog,
+                           state=first.final_state())
+        assert second.returncode == 0, second.output[-3000:]
+        expected = {"list_active_subscribers": cm.expected_records(sb)["list_active_subscribers"]}
+        destination = by_key([first, second], campaign_monitor_key, canonical)
+        assert missing(expected, destination, campaign_monitor_key) == {}
+
+
 def test_campaign_monitor_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_warning(tmp_path):
     streams = ["campaign_opens", "campaign_summary", "list_active_subscribers", "list_details"]
     with CampaignMonitorSandbox(scale=SCALE, seed=6) as sb:
