@@ -5,6 +5,8 @@ its discovered schema, an incremental read after changes, the email activity dat
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -408,4 +410,36 @@ def test_email_activity_of_campaigns_with_more_than_a_page_of_recipients_is_read
 
         assert run.returncode == 0, run.output
         stream = "reports_email_activity"
+        assert keyed(stream, run.records(stream)) == keyed(stream, expected_records(sb.data)[stream])
+
+
+def test_the_pages_of_a_large_list_are_requested_in_parallel_and_each_member_is_read_once(discovered, workdir):
+    """A list is a chain of offset pages; once its first page has told the total, the next ones are requested
+    together (connector_common.pages_read_ahead) instead of one round trip after the other."""
+    with MailchimpSandbox(scale=2, seed=0) as sb:
+        largest = max(sb.data["members"], key=lambda list_id: len(sb.data["members"][list_id]))
+        assert len(sb.data["members"][largest]) > 4000  # five pages or more
+        app, dispatch, lock = sb.server.app, sb.server.app.dispatch, threading.Lock()
+        in_flight, most_in_flight = [0], [0]
+
+        def slow_member_pages(request):
+            if request.path != f"/3.0/lists/{largest}/members" or "status" in request.query:
+                return dispatch(request)
+            with lock:
+                in_flight[0] += 1
+                most_in_flight[0] = max(most_in_flight[0], in_flight[0])
+            try:
+                time.sleep(0.2)  # a remote API's page of 1,000 members
+                return dispatch(request)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        app.dispatch = slow_member_pages
+        run = run_source(COMMAND, "read", workdir, config=apikey_config(sb),
+                         catalog=configured_catalog(discovered, ["list_members"]))
+
+        assert run.returncode == 0, run.output
+        assert most_in_flight[0] >= 2
+        stream = "list_members"
         assert keyed(stream, run.records(stream)) == keyed(stream, expected_records(sb.data)[stream])

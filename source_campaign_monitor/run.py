@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 
 import cdk_fast_paths
-from connector_common.malloc import limit_malloc_arenas
+from connector_common.malloc import tune_malloc
 from connector_common.saved_state import check_saved_states, drop_global_fallback
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
@@ -387,9 +387,7 @@ def _launch(source: Source, args: List[str]) -> None:
 
 def run(args: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if args is None else args)
-    # Two arenas and a fixed 128 KiB mmap threshold (each large body mapped and unmapped on its own): at scale 10 the
-    # peak RSS went from ~142 to ~117 MB, with the same CPU.
-    limit_malloc_arenas(arenas=2, mmap_threshold=128 * 1024)
+    tune_malloc()  # before the worker threads start: see connector_common.malloc
     try:
         verb = args[0] if args else ""
         catalog = None

@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 import requests
 
 import cdk_fast_paths
+from connector_common import pages_read_ahead
+from connector_common.pages_read_ahead import OffsetPagesReadAhead
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.declarative.extractors import DpathExtractor
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
-from airbyte_cdk.sources.declarative.requesters.paginators.strategies import OffsetIncrement
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
     SubstreamPartitionRouter,
 )
@@ -357,21 +358,40 @@ class TopLevelRecordsExtractor(DpathExtractor):
 
 
 @dataclass
-class PageItemsOffsetIncrement(OffsetIncrement):
-    """Offset paging that counts the items of the page the API returned (`emails`), not the records made of them.
+class MailchimpOffsetPages(OffsetPagesReadAhead):
+    """Mailchimp's `offset`/`count` pages, requested ahead of the page being read once the first page has told
+    `total_items` (see connector_common.pages_read_ahead).
 
-    The email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
-    none). The CDK's OffsetIncrement counts records: after a page of 1,000 emails holding 2,150 activity items it asks
-    for offset 2,150 and skips emails; a page of 1,000 emails with little activity looks short and ends the paging.
-    The manifest cannot give OffsetIncrement another way to count (its `extractor` is not a manifest field)."""
+    A page is counted in the items the API returned under the stream's data field, not in the records made of them:
+    the email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
+    none). Counted in records, a page of 1,000 emails holding 2,150 activity items asked for offset 2,150 and
+    skipped emails, and a page of 1,000 emails with little activity looked short and ended the paging."""
 
     data_field: str = ""
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         super().__post_init__(parameters)
-        self.extractor = TopLevelRecordsExtractor(
-            field_path=[self.data_field or parameters["data_field"]], config=self.config, parameters=parameters
-        )
+        self.data_field = self.data_field or parameters["data_field"]
+
+    def _body(self, response: requests.Response) -> Any:
+        body = getattr(response, PARSED_BODY, None)
+        return _json_or_none(response) if body is None else body
+
+    def _items(self, response: requests.Response) -> list[Any]:
+        body = self._body(response)
+        items = body.get(self.data_field) if isinstance(body, dict) else None
+        return items if isinstance(items, list) else []
+
+    def items_on_page(self, response: requests.Response) -> int:
+        return len(self._items(response))
+
+    def page_keys(self, response: requests.Response) -> list[Any]:
+        return [item.get(self.dedupe_key) if isinstance(item, dict) else None for item in self._items(response)]
+
+    def total_items(self, response: requests.Response) -> Optional[int]:
+        body = self._body(response)
+        total = body.get("total_items") if isinstance(body, dict) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
 @dataclass
@@ -623,5 +643,7 @@ def email_activity_cursors(state: Any) -> dict[str, str]:
     return cursors
 
 
-# The CDK's per-record bookkeeping, fast (see cdk_fast_paths): installed with the components it serves.
+# The CDK's per-record bookkeeping, fast (see cdk_fast_paths), and pages read ahead: installed with the components
+# they serve.
 cdk_fast_paths.install()
+pages_read_ahead.install()

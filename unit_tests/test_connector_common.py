@@ -2,7 +2,7 @@
 
 import pytest
 
-from connector_common.malloc import limit_malloc_arenas
+from connector_common.malloc import tune_malloc
 from connector_common.saved_state import cursor_formats, drop_global_fallback, state_problem
 from source_campaign_monitor.run import SourceCampaignMonitor
 from source_mailchimp.run import SourceMailchimp
@@ -55,4 +55,4 @@ def test_the_global_fallback_is_dropped_from_per_partition_states_only():
 
 
 def test_without_glibc_the_malloc_settings_are_skipped_quietly():
-    assert limit_malloc_arenas(libc_name="libc-that-does-not-exist.so") is False
+    assert tune_malloc(libc_name="libc-that-does-not-exist.so") is False

@@ -18,14 +18,14 @@ class FakeLibc:
         return 1
 
 
-def test_every_run_caps_malloc_arenas_at_two_before_anything_else(monkeypatch, capsys, tmp_path):
+def test_every_run_caps_malloc_arenas_at_two_and_fixes_the_mmap_threshold_before_anything_else(monkeypatch, capsys, tmp_path):
     libc = FakeLibc()
     monkeypatch.setattr(ctypes, "CDLL", lambda name: libc)
 
     out = invoke(capsys, tmp_path, "spec")
 
     assert out.exit_code == 0
-    assert libc.calls == [(-8, 2)]  # M_ARENA_MAX, as MALLOC_ARENA_MAX=2
+    assert libc.calls == [(-8, 2), (-3, 128 * 1024)]  # M_ARENA_MAX as MALLOC_ARENA_MAX=2, M_MMAP_THRESHOLD
 
 
 def test_without_glibc_the_cap_is_skipped_and_the_connector_still_runs(monkeypatch, capsys, tmp_path):
@@ -34,11 +34,11 @@ def test_without_glibc_the_cap_is_skipped_and_the_connector_still_runs(monkeypat
 
     monkeypatch.setattr(ctypes, "CDLL", no_libc)
 
-    assert run_module.limit_malloc_arenas() is False
+    assert run_module.tune_malloc() is False
     out = invoke(capsys, tmp_path, "spec")
     assert out.exit_code == 0 and out.of_type("SPEC")
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt(M_ARENA_MAX) is glibc's")
 def test_the_cap_is_applied_on_this_glibc():
-    assert run_module.limit_malloc_arenas() is True
+    assert run_module.tune_malloc() is True
