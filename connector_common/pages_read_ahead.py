@@ -22,10 +22,10 @@ without the wiring the factory gives a SimpleRetriever (the cursor's request opt
 - `overlap`: pages start `overlap` items before the end of the previous one, and a record whose `dedupe_key` the
   previous page held is dropped. A collection that changes while it is read shifts its items between two requests,
   and pages requested at about the same time can be served in any order. So each page must hold one of the previous
-  page's last `overlap` items; if not, it is requested again, after the previous one (see _joined_to_previous_page).
-  Changes that only move items to the front of a list read newest first then lose nothing, however many, as when
-  pages are read one after the other; up to `overlap` removed items between two pages lose nothing either. Costs
-  `overlap` items a page (1% at 10 of 1,000).
+  page's items; if not, it is requested again after the previous one, and if items were removed,
+  the pages before it are (see PageJoiner). Changes while a list is read then skip no item, as when pages are read
+  one after the other newest first (where removals did skip items). Costs `overlap` items a page (1% at 10 of
+  1,000), and requests only when the collection changed between two pages.
 - Past the total the first page announced, pages are requested one at a time for as long as they come back full
   (the total can undercount), and a page with fewer items than asked for is the last, as for the CDK's
   OffsetIncrement.
@@ -55,8 +55,8 @@ _installed = False
 # 18.6 s). At 50 ms the sync is bound by its CPU and the wall time does not change; the pages parsed ahead cost some
 # 0.3 s of CPU (of ~5) without latency, and 10 ahead raised peak RSS by about 6 MiB more than 4.
 PAGES_AHEAD = 4
-# Requests of a page that does not join the previous one (see _joined_to_previous_page) before going on without.
-PAGE_REQUESTS_TO_JOIN = 2
+# Requests of earlier pages a partition may make to join a page to the previous one (see PageJoiner).
+PAGE_REQUESTS_BACK_TO_JOIN = 10
 logger = logging.getLogger("airbyte")
 
 
@@ -135,12 +135,17 @@ def read_pages_ahead(
     window: Deque[Tuple[int, Future[Optional[requests.Response]]]] = deque()
     next_to_plan = stride
     previous_keys: set[Any] = set()
-    previous_tail: set[Any] = set()
     offset = 0
+    joiner = PageJoiner(strategy, fetch, stride, PAGE_REQUESTS_BACK_TO_JOIN)
     try:
         while True:
-            if response and previous_tail:
-                response = _joined_to_previous_page(response, previous_tail, strategy, fetch, offset)
+            if response and previous_keys and strategy.overlap:
+                response, joined_at = joiner.joined(response, offset, previous_keys)
+                if joined_at != offset:  # stepped back: the pages ahead were cut from the collection as it was
+                    for _, future in window:
+                        future.cancel()
+                    window.clear()
+                    offset, next_to_plan = joined_at, joined_at + stride
             if not response:
                 return
             # Request the next pages before reading this one: they are in flight while its records are built.
@@ -163,7 +168,6 @@ def read_pages_ahead(
             if items < page_size or items == 0:
                 return
             previous_keys = set(keys)
-            previous_tail = set(keys[len(keys) - strategy.overlap:]) if strategy.overlap else set()
             offset += stride
             if window and window[0][0] == offset:
                 _, future = window.popleft()
@@ -177,36 +181,50 @@ def read_pages_ahead(
             future.cancel()
 
 
-def _joined_to_previous_page(
-    response: requests.Response,
-    previous_tail: set[Any],
-    strategy: OffsetPagesReadAhead,
-    fetch: Callable[[int], Optional[requests.Response]],
-    offset: int,
-) -> Optional[requests.Response]:
-    """The page, requested again (now that the previous page has been served) while it does not start within the
-    previous page's last `overlap` items.
+class PageJoiner:
+    """Makes each page join the previous one: hold one of its items.
 
-    An item of the previous page's tail found in this page joins the two: the items before it were on the previous
-    page, the items after it are on this one (an unchanged item keeps its place relative to the others). Not found,
-    the collection shifted by more than the overlap between the two requests; a page requested ahead may even have
-    been served before the previous one. Requested again after it, the page sees every change the previous page saw,
-    so changes that only move items to the front (additions, edits in a list read newest first) can no longer open
-    a gap. Items removed faster than the overlap still can: that is logged, as nothing can be done here."""
-    for _ in range(PAGE_REQUESTS_TO_JOIN):
-        if previous_tail.intersection(strategy.page_keys(response)):
-            return response
-        again = fetch(offset)
-        if not again:
-            return again
-        response = again
-    if not previous_tail.intersection(strategy.page_keys(response)):
+    Such an item x joins the two pages, because an unchanged item keeps its place relative to the others: the
+    unchanged items before x were on the previous page or before it, those after x are on this page or after it.
+    Without one, the collection shifted by more than the overlap between the two requests:
+    - items moved to the front (additions, edits in a list read newest first) after this page was served and before
+      the previous one was (a page requested ahead can be served first): requested again, after the previous one,
+      the page sees every change the previous one saw and joins it;
+    - items removed from the part already read after the previous page was served: the previous page's items now lie
+      earlier, and the pages before this one are requested again, one at a time, back to one that joins or to the
+      first page (the previous page's items are dropped again; those of the pages before it are emitted again). At
+      most `requests_back` such requests in a partition; beyond, the page is taken as it is and a warning names the
+      stream."""
+
+    def __init__(self, strategy: OffsetPagesReadAhead, fetch: Callable[[int], Optional[requests.Response]],
+                 stride: int, requests_back: int) -> None:
+        self.strategy, self.fetch, self.stride, self.requests_back = strategy, fetch, stride, requests_back
+
+    def joined(self, response: requests.Response, offset: int, previous_keys: set[Any]) -> Tuple[Any, int]:
+        """The page that joins the previous one, and its offset."""
+        def joins(page: requests.Response) -> bool:
+            return not previous_keys.isdisjoint(self.strategy.page_keys(page))
+
+        if joins(response):
+            return response, offset
+        again = self.fetch(offset)
+        if not again or joins(again):
+            return again, offset
+        earlier = offset
+        while earlier > 0 and self.requests_back > 0:
+            self.requests_back -= 1
+            earlier = max(earlier - self.stride, 0)
+            page = self.fetch(earlier)
+            if not page:
+                break
+            if earlier == 0 or joins(page):
+                return page, earlier
         logger.warning(
-            f"Stream {strategy.stream_name}: the collection changed faster than it could be paged through (more than "
-            f"{strategy.overlap} items moved between two pages, even requested again); items may have been "
-            "skipped. The next full refresh reads them."
+            f"Stream {self.strategy.stream_name}: the collection changed faster than it could be paged through (more "
+            f"than {self.strategy.overlap} items moved between two pages); items may have been skipped. The next full "
+            "refresh reads them."
         )
-    return response
+        return again, offset
 
 
 def _worker_pool() -> Optional[ThreadPoolExecutor]:

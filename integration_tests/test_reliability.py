@@ -420,6 +420,40 @@ def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_m
         assert missing_or_wrong(expected, destination, mailchimp_key, mailchimp_value) == {}
 
 
+def test_mailchimp_members_archived_from_the_part_of_a_list_already_read_make_no_other_member_skipped(tmp_path):
+    """50 of the newest members (on the first page: members are read newest first) are archived once that page was
+    served. They leave the listing, and every later member moves 50 places up, past the next page's start (pages
+    overlap by 10): the connector must find where the pages join again."""
+    with MailchimpSandbox(scale=1, seed=3) as sb:
+        catalog = configured_catalog(discover("source-mailchimp", mc.apikey_config(sb), tmp_path), ["list_members"],
+                                     sync_mode="incremental")
+        largest = max(sb.data["members"], key=lambda list_id: len(sb.data["members"][list_id]))
+        listed = sorted((m for m in sb.data["members"][largest] if m["status"] != "archived"),
+                        key=lambda m: m["last_changed"], reverse=True)
+        assert len(listed) > 2000  # three pages or more
+        archived = {m["id"] for m in listed[:50]}
+        unchanged = {(list_id, m["id"]) for list_id, members in sb.data["members"].items() for m in members
+                     if m["id"] not in archived}
+        app, dispatch, lock, done = sb.server.app, sb.server.app.dispatch, threading.Lock(), []
+
+        def archive_after_the_first_page(request):
+            with lock:
+                if not done and request.path == f"/3.0/lists/{largest}/members" \
+                        and request.query.get("offset", "0") != "0" and "status" not in request.query:
+                    sb.archive_members(largest, archived)
+                    done.append(True)
+            return dispatch(request)
+
+        app.dispatch = archive_after_the_first_page
+        run = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-archiving", mailchimp_secrets(sb),
+                        config=mc.apikey_config(sb), catalog=catalog)
+        assert run.returncode == 0, run.output[-3000:]
+        assert done, "no member was archived mid-sync"
+        read = {(m["list_id"], m["id"]) for m in run.records("list_members")}
+        assert sorted(unchanged - read) == []
+        assert "changed faster than it could be paged" not in run.output
+
+
 def test_campaign_monitor_subscribers_leaving_a_list_while_it_is_paged_through_make_no_other_subscriber_skipped(
         tmp_path):
     """A day of changes (subscribers unsubscribed, bounced, deleted, new ones: sandbox mutate()) lands after the first

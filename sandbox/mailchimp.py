@@ -854,6 +854,14 @@ class MailchimpData:
         self.data["automations"].sort(key=lambda a: a["create_time"])
 
     # ---- mutation
+    def archive_members(self, list_id: str, member_ids: set[str]) -> None:
+        """Archives these members now, as a user would in the app (they leave the list's default listing)."""
+        self.version += 1
+        members = self.data["members"][list_id]
+        for position, member in enumerate(members):
+            if member["id"] in member_ids:  # a new copy: responses in flight keep the old object
+                members[position] = {**member, "status": "archived", "last_changed": iso(self.now)}
+
     def mutate(self) -> dict[str, set]:
         rng = self.rng
         previous = self.now
@@ -1683,3 +1691,7 @@ class MailchimpSandbox(Sandbox):
     def mutate(self) -> dict[str, set]:
         with self.app.lock:
             return self._store.mutate()
+
+    def archive_members(self, list_id: str, member_ids: set[str]) -> None:
+        with self.app.lock:
+            self._store.archive_members(list_id, member_ids)

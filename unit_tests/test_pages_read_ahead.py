@@ -142,12 +142,17 @@ def move_to_front(api: FakeApi, how_many: int) -> None:
         api.items[:] = moved + api.items[:-how_many]
 
 
-@pytest.mark.parametrize("page_requests_to_join, loses_members", [(2, False), (0, True)])
+def without_joining(monkeypatch) -> None:
+    monkeypatch.setattr(pages_read_ahead.PageJoiner, "joined", lambda self, response, offset, tail: (response, offset))
+
+
+@pytest.mark.parametrize("joining", [True, False])
 def test_a_page_served_before_the_previous_one_while_members_moved_is_requested_again_and_skips_nobody(
-        monkeypatch, page_requests_to_join, loses_members):
+        monkeypatch, joining):
     """Page 2 is served first, then 5 members (more than the overlap of 2) move to the front, then page 1: the
     members that page 1's view pushed past its end were on page 2 only in the view it no longer has."""
-    monkeypatch.setattr(pages_read_ahead, "PAGE_REQUESTS_TO_JOIN", page_requests_to_join)
+    if not joining:
+        without_joining(monkeypatch)
     api = FakeApi(size=40, latency=0)
     unchanged = [item["id"] for item in api.items[:-5]]
     page_two_served, done = threading.Event(), []
@@ -164,7 +169,29 @@ def test_a_page_served_before_the_previous_one_while_members_moved_is_requested_
         read = set(read_all(api, strategy(page_size=10, overlap=2), pool))
     lost = [member for member in unchanged if member not in read]
     assert done
-    assert bool(lost) is loses_members, lost
+    assert bool(lost) is not joining, lost
+
+
+@pytest.mark.parametrize("joining", [True, False])
+def test_members_removed_from_the_part_already_read_make_no_unread_member_skipped(monkeypatch, joining):
+    """25 members of the first pages are deleted (more than two pages' stride) after page 1 was served: every later
+    member moves 25 places up, past the next page's start."""
+    if not joining:
+        without_joining(monkeypatch)
+    api = FakeApi(size=60, latency=0)
+    removed = {item["id"] for item in api.items[:25]}
+    remaining = [item["id"] for item in api.items[25:]]
+
+    def remove_after_page_one(offset: int) -> None:
+        if offset == 8:
+            with api.lock:
+                api.items[:] = [item for item in api.items if item["id"] not in removed]
+
+    api.after_serving = remove_after_page_one
+    with ThreadPoolExecutor(max_workers=1) as pool:  # pages one after the other: the removal lands between them
+        read = read_all(api, strategy(page_size=10, overlap=2), pool)
+    lost = [member for member in remaining if member not in read]
+    assert bool(lost) is not joining, lost
 
 
 def test_without_overlap_no_page_is_requested_again():
