@@ -384,6 +384,23 @@ def test_mailchimp_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_war
             assert len(run.records(stream)) == len(survivors[stream]), stream
 
 
+def after_the_first_page_of(sb: MailchimpSandbox, list_id: str, change: Callable[[], None]) -> list:
+    """Makes `change` once, when the first request for a later page of the list's members (archived ones apart)
+    arrives: the first page has been served, the next ones not yet. The list returned holds True once it has run."""
+    app, dispatch, lock, done = sb.server.app, sb.server.app.dispatch, threading.Lock(), []
+
+    def change_after_the_first_page(request):
+        with lock:
+            if not done and request.path == f"/3.0/lists/{list_id}/members" \
+                    and request.query.get("offset", "0") != "0" and "status" not in request.query:
+                change()
+                done.append(True)
+        return dispatch(request)
+
+    app.dispatch = change_after_the_first_page
+    return done
+
+
 def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_member_skipped(tmp_path):
     """A day of changes (members edited, unsubscribed, archived, added: sandbox mutate()) lands after the first page
     of the largest list was read. Offset paging over a list that changes must not skip an unchanged member: no later
@@ -394,17 +411,8 @@ def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_m
         before = {(list_id, m["id"]) for list_id, members in sb.data["members"].items() for m in members}
         largest = max(sb.data["members"], key=lambda list_id: len(sb.data["members"][list_id]))
         assert len(sb.data["members"][largest]) > 1000  # more than one page
-        app, dispatch, changed, lock = sb.server.app, sb.server.app.dispatch, set(), threading.Lock()
-
-        def change_the_lists_after_the_first_page(request):
-            with lock:
-                if not changed and request.path == f"/3.0/lists/{largest}/members" \
-                        and request.query.get("offset", "0") != "0" and "status" not in request.query:
-                    with app.lock:
-                        changed.update(sb.mutate()["members"])
-            return dispatch(request)
-
-        app.dispatch = change_the_lists_after_the_first_page
+        changed: set = set()
+        after_the_first_page_of(sb, largest, lambda: changed.update(sb.mutate()["members"]))
         first = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-changing", mailchimp_secrets(sb),
                           config=mc.apikey_config(sb), catalog=catalog)
         assert first.returncode == 0, first.output[-3000:]
@@ -434,17 +442,7 @@ def test_mailchimp_members_archived_from_the_part_of_a_list_already_read_make_no
         archived = {m["id"] for m in listed[:50]}
         unchanged = {(list_id, m["id"]) for list_id, members in sb.data["members"].items() for m in members
                      if m["id"] not in archived}
-        app, dispatch, lock, done = sb.server.app, sb.server.app.dispatch, threading.Lock(), []
-
-        def archive_after_the_first_page(request):
-            with lock:
-                if not done and request.path == f"/3.0/lists/{largest}/members" \
-                        and request.query.get("offset", "0") != "0" and "status" not in request.query:
-                    sb.archive_members(largest, archived)
-                    done.append(True)
-            return dispatch(request)
-
-        app.dispatch = archive_after_the_first_page
+        done = after_the_first_page_of(sb, largest, lambda: sb.archive_members(largest, archived))
         run = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-archiving", mailchimp_secrets(sb),
                         config=mc.apikey_config(sb), catalog=catalog)
         assert run.returncode == 0, run.output[-3000:]
