@@ -7,8 +7,8 @@ of an hour of one request at a time while the other workers wait. Yet once the f
 there are (`total_items`), every page's offset is known.
 
 For a retriever whose pagination strategy is an `OffsetPagesReadAhead`, this reads the partition's pages itself: the
-first page as the CDK would, then up to one page per worker of the pool ahead of the page being read, as tasks of the
-CDK's own worker pool, and hands them to the CDK's record pipeline in order. Records, their order within the
+first page as the CDK would, then up to PAGES_AHEAD pages ahead of the page being read, as tasks of the CDK's own
+worker pool, and hands them to the CDK's record pipeline in order. Records, their order within the
 partition, the partition's state and errors are what the CDK's loop would produce.
 
 Why not in YAML: no paginator of the CDK requests more than one page at a time, and a CustomRetriever is built
@@ -22,15 +22,15 @@ without the wiring the factory gives a SimpleRetriever (the cursor's request opt
 - `overlap`: pages start `overlap` items before the end of the previous one, and a record whose `dedupe_key` the
   previous page held is dropped. A collection that changes while it is read shifts its items between two requests,
   and pages requested at about the same time can be served in any order. So each page must hold one of the previous
-  page's items; if not, it is requested again after the previous one, and if items were removed,
-  the pages before it are (see PageJoiner). Changes while a list is read then skip no item, as when pages are read
-  one after the other newest first (where removals did skip items). Costs `overlap` items a page (1% at 10 of
-  1,000), and requests only when the collection changed between two pages.
+  page's items; if not, it is requested again after the previous one, and if items were removed, the pages before
+  it are (see PageJoiner). No item is then skipped by changes during the read, removals included, which skipped
+  items even when pages were read one after the other. Costs `overlap` items a page (1% at 10 of 1,000), and
+  requests only when the collection changed between two pages.
 - Past the total the first page announced, pages are requested one at a time for as long as they come back full
   (the total can undercount), and a page with fewer items than asked for is the last, as for the CDK's
   OffsetIncrement.
-- Outside a concurrent read (no pool), or for a retriever with query-property chunking or page-size reduction,
-  the CDK's own loop runs.
+- Outside a concurrent read (no pool), for a page size not larger than the overlap, or for a retriever with
+  query-property chunking or page-size reduction, the CDK's own loop runs.
 """
 
 from __future__ import annotations
