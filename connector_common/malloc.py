@@ -9,7 +9,8 @@ M_ARENA_MAX = -8
 
 
 # Both connectors' setting. Peak RSS at scale 10 with the fixed threshold, arenas capped either way: Mailchimp
-# (pages read ahead) 139 -> 127 to 130 MiB, Campaign Monitor ~142 -> ~117 MiB; the same CPU.
+# (pages read ahead) 139 to 158 -> 127 to 131 MiB, Campaign Monitor ~142 -> ~117 MiB; a few tenths of a second of
+# CPU at most, within the noise of runs without latency.
 ARENAS = 2
 MMAP_THRESHOLD = 128 * 1024
 
