@@ -165,7 +165,7 @@ def read_pages_ahead(
                         yield record
             else:
                 yield from records_of(response)
-            if items < page_size or items == 0:
+            if items < page_size:  # a short page (or an empty one) is the last
                 return
             previous_keys = set(keys)
             offset += stride
