@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 
 import cdk_fast_paths
@@ -248,6 +249,32 @@ class ResolveApiBaseUrl(ConfigTransformation):
         return data_center
 
 
+class ParsedPageResponse(requests.Response):
+    """A page whose JSON body has been parsed into PARSED_BODY, and whose bytes were then let go.
+
+    A page of 1,000 members is 1.1 MB of JSON and 3.7 MB once parsed. The CDK keeps the response, bytes included,
+    until the page's last record is read, and pages requested ahead wait parsed: at the end of a large sync some 15 to
+    20 pages are alive at once. Sandbox, scale 10, 50 ms, GNU time's max RSS, 3 runs each: 128 to 134 MB before,
+    123 to 124 MB after (scale 1: 104 to 106 MB before, 102 MB after).
+
+    Nothing on the read path reads the bytes again: the extractor and the paginator take PARSED_BODY. Whoever else
+    asks for `content` (an error message, the Connector Builder's request log) gets the body serialized again from
+    the parsed one. With debug logging the bytes are kept: the CDK logs each body as received."""
+
+    @classmethod
+    def let_go_of_the_bytes(cls, response: requests.Response) -> None:
+        response.__class__ = cls
+        response._content = None
+
+    @property
+    def content(self) -> Optional[bytes]:  # type: ignore[override]
+        if self._content is None:
+            body = getattr(self, PARSED_BODY, None)
+            if body is not None:
+                return orjson.dumps(body)
+        return super().content
+
+
 @dataclass
 class MailchimpErrorHandler(DefaultErrorHandler):
     """The manifest's error handler, plus the two cases an HttpResponseFilter cannot single out (its predicate sees
@@ -271,6 +298,8 @@ class MailchimpErrorHandler(DefaultErrorHandler):
                     body = None
                 # Parsed once: TopLevelRecordsExtractor takes the records from here.
                 setattr(response_or_exception, PARSED_BODY, body)
+                if status != 403 and isinstance(body, dict) and not logger.isEnabledFor(logging.DEBUG):
+                    ParsedPageResponse.let_go_of_the_bytes(response_or_exception)
                 if not isinstance(body, dict):
                     what = "a body that is not valid JSON" if status != 403 else "a 403 without a JSON body"
                     return ErrorResolution(

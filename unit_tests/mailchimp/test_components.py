@@ -1,7 +1,9 @@
 """Each Python component of the Mailchimp source, on its own."""
 
+import logging
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 import requests
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
@@ -48,6 +50,36 @@ def test_error_handler_lets_a_good_200_through_and_keeps_its_parsed_body():
 
     assert handler().interpret_response(good).response_action == ResponseAction.SUCCESS
     assert getattr(good, PARSED_BODY) == {"members": [{"id": "a"}], "total_items": 1}
+
+
+def test_error_handler_lets_go_of_a_good_pages_bytes_and_serves_them_again_from_the_parsed_body():
+    good = response(200, b'{"members": [{"id": "a", "email_address": "a@example.com"}], "total_items": 1}')
+
+    handler().interpret_response(good)
+
+    assert good._content is None  # 1.1 MB less per page of 1,000 members held while its records are read
+    assert orjson.loads(good.content) == good.json() == {"members": [{"id": "a", "email_address": "a@example.com"}], "total_items": 1}
+    assert good.text.startswith('{"members":')
+
+
+def test_error_handler_keeps_the_bytes_of_a_page_it_retries_or_fails_and_of_every_page_under_debug_logging():
+    cut_short = response(200, b'{"members": [{"id"')
+    problem = response(403, b'{"title": "User Disabled", "status": 403}')
+    handler().interpret_response(cut_short)
+    handler().interpret_response(problem)
+
+    airbyte_logger = logging.getLogger("airbyte")
+    level = airbyte_logger.level
+    airbyte_logger.setLevel(logging.DEBUG)  # what --debug does: the CDK then logs each body as received
+    try:
+        debugged = response(200, b'{"members": [],  "total_items": 0}')
+        handler().interpret_response(debugged)
+    finally:
+        airbyte_logger.setLevel(level)
+
+    assert cut_short.content == b'{"members": [{"id"'
+    assert problem.content == b'{"title": "User Disabled", "status": 403}'
+    assert debugged.content == b'{"members": [],  "total_items": 0}'
 
 
 def test_error_handler_retries_a_403_without_a_json_body_but_not_a_403_problem_document():
