@@ -401,8 +401,7 @@ class NextPagesFromTheLastDateRead(PaginationStrategy):
                 or body.get("PageNumber", 0) >= body["NumberOfPages"]:
             return None
         boundary = last_page_token_value.get("date") if isinstance(last_page_token_value, Mapping) else None
-        # the last record as the API sent it (the parsed page's records have UTC dates by now)
-        last_minute = _minute(cdk_fast_paths.json_loads(response.content)["Results"][-1])
+        last_minute = last_result_minute(response)  # the parsed page's records have UTC dates by now
         if last_minute is None or (boundary is not None and last_minute <= boundary):
             return {"date": boundary, "page": body["PageNumber"] + 1}
         return {"date": last_minute, "page": 1}
@@ -510,11 +509,14 @@ def _parse_instant(value: Union[str, datetime]) -> datetime:
 # --------------------------------------------------------------------------------------------------------------------
 
 _PARSED = "_campaign_monitor_json"
+_LAST_RESULT_MINUTE = "_campaign_monitor_last_result_minute"
 _UNDECODABLE = object()
 
 
 def parsed_json(response: requests.Response) -> Any:
-    """The body of ``response`` parsed once and kept on the response (the error handler and the decoder both need it)."""
+    """The body of ``response`` parsed once and kept on the response (the error handler and the decoder both need it).
+
+    A page's last ``Results`` item's local minute is kept beside it (see last_result_minute)."""
     cached = getattr(response, _PARSED, None)
     if cached is None:
         try:
@@ -525,7 +527,17 @@ def parsed_json(response: requests.Response) -> Any:
         except (ValueError, UnicodeDecodeError):
             cached = _UNDECODABLE
         setattr(response, _PARSED, cached)
+        results = cached.get("Results") if isinstance(cached, dict) else None
+        if isinstance(results, list) and results:
+            setattr(response, _LAST_RESULT_MINUTE, _minute(results[-1]))
     return cached
+
+
+def last_result_minute(response: requests.Response) -> Optional[str]:
+    """The local minute of the page's last result as the API sent it: read when the page was parsed, before
+    AddParentIdsAndUtcDates turned the records' dates into UTC in place."""
+    parsed_json(response)
+    return getattr(response, _LAST_RESULT_MINUTE, None)
 
 
 class ParsedJsonDecoder(JsonDecoder):

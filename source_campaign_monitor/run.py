@@ -40,6 +40,7 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.sources.source import Source
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets, update_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from airbyte_cdk.utils.yaml_loader import safe_load_yaml
 
 MANIFEST = Path(__file__).parent / "manifest.yaml"
 SECRET_FIELDS = ("api_key", "client_secret", "refresh_token", "access_token", "authorization_code")
@@ -184,11 +185,6 @@ class SourceCampaignMonitor(YamlDeclarativeSource):
         rank = {name: index for index, name in enumerate(READ_FIRST)}
         return sorted(selected, key=lambda stream: rank.get(stream.name, len(rank)))
 
-    def _read_and_parse_yaml_file(self, path_to_yaml_file: str):  # the manifest is package data, not a cwd path
-        import yaml
-
-        return yaml.safe_load(Path(path_to_yaml_file).read_text(encoding="utf-8"))
-
     def read_config(self, config_path: str) -> Mapping[str, Any]:
         return normalize_config(read_json_file(config_path, "config"))
 
@@ -241,9 +237,7 @@ def register_sync_inputs(catalog: Optional[ConfiguredAirbyteCatalog], state: Opt
 def manifest_streams() -> tuple[set[str], set[str]]:
     """The names of the manifest's streams and those with an incremental sync, read from the YAML itself (building
     the declarative source only to list its streams costs about a second)."""
-    import yaml
-
-    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    manifest = safe_load_yaml(MANIFEST.read_text(encoding="utf-8"))
 
     def resolved(node: Mapping[str, Any]) -> dict:
         ref = node.get("$ref")

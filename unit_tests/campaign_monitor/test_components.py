@@ -25,6 +25,7 @@ from source_campaign_monitor.components import (
     RateLimitAwareBackoff,
     SkipRecordsReadTwiceAtPageBoundaries,
     client_id_of,
+    parsed_json,
 )
 
 from .fakes import SANDBOX, SYDNEY
@@ -301,6 +302,15 @@ def test_the_next_subscriber_page_starts_at_the_last_minute_read_not_at_a_page_n
     assert next_token(page) == {"date": "2024-03-01 10:05", "page": 1}
     later = subscriber_page(["2024-03-01 10:05:10", "2024-03-01 10:05:40", "2024-03-02 08:00:00"], 1, 4)
     assert next_token(later, {"date": "2024-03-01 10:05", "page": 1}) == {"date": "2024-03-02 08:00", "page": 1}
+
+
+def test_the_next_subscriber_page_starts_at_the_apis_local_minute_though_the_records_read_are_in_utc_by_then():
+    page = subscriber_page(["2024-03-01 09:00:00", "2024-03-01 10:05:40"], 1, 5)
+    for record in parsed_json(page)["Results"]:  # what AddParentIdsAndUtcDates does to the parsed page, in place
+        record["Date"] = "2024-03-01T15:05:40+00:00"
+    page._content = b"not parsed a second time"
+
+    assert next_token(page) == {"date": "2024-03-01 10:05", "page": 1}
 
 
 def test_a_page_all_within_the_boundary_minute_is_followed_by_the_next_page_number_of_that_minute():
