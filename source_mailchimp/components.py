@@ -259,7 +259,8 @@ class ParsedPageResponse(requests.Response):
 
     Nothing on the read path reads the bytes again: the extractor and the paginator take PARSED_BODY. Whoever else
     asks for `content` (an error message, the Connector Builder's request log) gets the body serialized again from
-    the parsed one. With debug logging the bytes are kept: the CDK logs each body as received."""
+    the parsed one, as it is by then (records already read from it may have been transformed in place). With debug
+    logging the bytes are kept: the CDK logs each body as received."""
 
     @classmethod
     def let_go_of_the_bytes(cls, response: requests.Response) -> None:
