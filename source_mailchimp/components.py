@@ -334,7 +334,11 @@ class JitteredExponentialBackoff(BackoffStrategy):
         return self.factor * 2**attempt_count * random.uniform(0.8, 1.2)
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _parsed_body(response: requests.Response) -> Any:
+    """The body MailchimpErrorHandler parsed (PARSED_BODY), or parsed here when nothing did; None if not JSON."""
+    body = getattr(response, PARSED_BODY, None)
+    if body is not None:
+        return body
     try:
         return cdk_fast_paths.json_loads(response.content)
     except (ValueError, TypeError):
@@ -366,9 +370,7 @@ class TopLevelRecordsExtractor(DpathExtractor):
         self._stream = parameters.get("name", "this stream")
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
-        body = getattr(response, PARSED_BODY, None)
-        if body is None:
-            body = _json_or_none(response)
+        body = _parsed_body(response)
         if not isinstance(body, dict) or len(self._field_path) != 1:
             raise self._malformed(response, "a body that is not a JSON object")
         field_name = self._field_path[0].eval(self.config)
@@ -403,12 +405,8 @@ class MailchimpOffsetPages(OffsetPagesReadAhead):
         super().__post_init__(parameters)
         self.data_field = self.data_field or parameters["data_field"]
 
-    def _body(self, response: requests.Response) -> Any:
-        body = getattr(response, PARSED_BODY, None)
-        return _json_or_none(response) if body is None else body
-
     def _items(self, response: requests.Response) -> list[Any]:
-        body = self._body(response)
+        body = _parsed_body(response)
         items = body.get(self.data_field) if isinstance(body, dict) else None
         return items if isinstance(items, list) else []
 
@@ -419,7 +417,7 @@ class MailchimpOffsetPages(OffsetPagesReadAhead):
         return [item.get(self.dedupe_key) if isinstance(item, dict) else None for item in self._items(response)]
 
     def total_items(self, response: requests.Response) -> Optional[int]:
-        body = self._body(response)
+        body = _parsed_body(response)
         total = body.get("total_items") if isinstance(body, dict) else None
         return total if isinstance(total, int) and not isinstance(total, bool) else None
 
