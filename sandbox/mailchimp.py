@@ -72,8 +72,15 @@ API puts on every object and envelope -- is added on the way out and is not stor
       "email_activity": {(campaign_id, email_id, action, timestamp), ...},  # new activity items
       "unsubscribes": {(campaign_id, email_id), ...},  # new unsubscribes
       "lists": {list_id, ...},                         # lists whose stats changed
-      "automations": set(),
+      "automations": {automation_id, ...},             # the draft created in the second of the newest one
     }
+
+A day of changes also meets the real API's edges, each once: per list a member and a saved segment changed in the
+very second of the newest change before that day (``since_*`` is exclusive: reading from that second leaves them out),
+a draft campaign and a draft automation created in the second of the newest one, on one sent campaign a click in the
+second of its newest activity and an open 100 s before it that became visible only that day (activity shows minutes
+after it happens), and on another a hard bounce 4 s after its newest activity (a bounce moves the report's
+``bounces`` counts, never its ``last_open`` or ``last_click``).
 
 Data (a deterministic function of scale and seed; scale 1, seed 0: 7,000 members, 3,705 segment members, 3,200
 email-activity entries holding 5,649 activity items, 113 unsubscribes, 16 reports, 20 campaigns: 16,561 records as our
@@ -872,6 +879,12 @@ class MailchimpData:
                                                        "reports", "email_activity", "unsubscribes", "lists",
                                                        "automations")}
         before_segment = {(sid, m["id"]) for sid, members in self.data["segment_members"].items() for m in members}
+        # The newest cursor value of each collection before today: a sync run then read up to it, and the changes
+        # below that land in that same second come after that read (see _change_in_the_same_second).
+        newest_member = {lst["id"]: max((m["last_changed"] for m in self.data["members"][lst["id"]]
+                                         if m["status"] != "archived"), default="") for lst in self.data["lists"]}
+        newest_segment = {lst["id"]: max((s["updated_at"] for s in self.data["segments"][lst["id"]]), default="")
+                          for lst in self.data["lists"]}
         n_change = max(3, round(40 * self.scale))
         changed_members: dict[str, list[dict]] = {}
         for lst in self.data["lists"]:
@@ -925,6 +938,8 @@ class MailchimpData:
                 members.append(member)
                 changed.append(member)
                 changes["members"].add((list_id, member["id"]))
+            changed.extend(self._change_in_the_same_second(list_id, newest_member[list_id], newest_segment[list_id],
+                                                           {m["id"] for m in changed}, changes))
             changed_members[list_id] = changed
             self._refresh_segments(list_id)
         after_segment = {(sid, m["id"]) for sid, members in self.data["segment_members"].items() for m in members}
@@ -952,6 +967,8 @@ class MailchimpData:
                     changes["unsubscribes"].add((campaign["id"], member["id"]))
                 changes["reports"].add(campaign["id"])
                 break
+        self._late_and_same_second_activity(sent, changes)
+        self._created_in_the_same_second(changes)
         # a new campaign, sent today, with its first activity
         lst = next(l for l in self.data["lists"] if self.data["members"][l["id"]])
         created = iso(previous + timedelta(hours=1))
@@ -973,6 +990,76 @@ class MailchimpData:
                 changes["lists"].add(lst["id"])
         self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
         return changes
+
+    # The real API's edges that a day of changes meets (mutate()): since_* filters are exclusive, so a change in the
+    # same second as the newest one a sync read is left out by `since_<cursor>=<that second>`; email activity becomes
+    # visible minutes after it happens (up to 226 s measured), so a sync can read a campaign before an earlier event
+    # shows; and a bounce moves no time of the report (only `bounces.*` counts), unlike opens and clicks.
+    def _change_in_the_same_second(self, list_id: str, newest_member: str, newest_segment: str,
+                                   changed_today: set[str], changes: dict[str, set]) -> list[dict]:
+        """A member (re-subscribed, or renamed) and a saved segment changed in the second of the newest change
+        before today."""
+        members = self.data["members"][list_id]
+        changed = []
+        for position, member in enumerate(members):
+            if (member["status"] in ("subscribed", "unsubscribed") and member["id"] not in changed_today
+                    and member["last_changed"] < newest_member):
+                member = copy.deepcopy(member)
+                if member["status"] == "unsubscribed":
+                    member["status"] = "subscribed"
+                    member.pop("unsubscribe_reason", None)
+                else:
+                    member["merge_fields"]["FNAME"] = member["merge_fields"].get("FNAME", "") + " (neu)"
+                member["last_changed"] = newest_member
+                members[position] = member
+                changes["members"].add((list_id, member["id"]))
+                changed.append(member)
+                break
+        for segment in self.data["segments"][list_id]:
+            if segment["type"] == "saved" and (list_id, segment["id"]) not in changes["segments"] and newest_segment:
+                segment["updated_at"] = newest_segment
+                segment["name"] = segment["name"].rstrip(" *") + " *"
+                changes["segments"].add((list_id, segment["id"]))
+                break
+        return changed
+
+    def _late_and_same_second_activity(self, sent: list[dict], changes: dict[str, set]) -> None:
+        """On two campaigns without other activity today: a click in the second of the newest activity and an open
+        100 s before it that became visible only now; a hard bounce 4 s after the newest activity."""
+        quiet = [c for c in sent[1:-2] if c["id"] not in changes["reports"]]
+        for campaign, items in zip(quiet[:2], (("click", "late open"), ("bounce",))):
+            emails = self.data["email_activity"][campaign["id"]]
+            newest = max((a["timestamp"] for e in emails for a in e["activity"]), default="")
+            if not newest:
+                continue
+            newest_dt = datetime.fromisoformat(newest)
+            for entry, kind in zip([e for e in emails if not e["activity"]] + emails, items):
+                if kind == "click":
+                    item = {"action": "click", "timestamp": newest, "url": "https://example.com/", "ip": self._ip()}
+                elif kind == "late open":
+                    item = {"action": "open", "timestamp": iso(newest_dt - timedelta(seconds=100)), "ip": self._ip()}
+                else:
+                    item = {"action": "bounce", "type": "hard", "timestamp": iso(newest_dt + timedelta(seconds=4))}
+                if any((a["action"], a["timestamp"]) == (item["action"], item["timestamp"]) for a in entry["activity"]):
+                    continue
+                entry["activity"].append(item)
+                entry["activity"].sort(key=lambda a: a["timestamp"])
+                changes["email_activity"].add((campaign["id"], entry["email_id"], item["action"], item["timestamp"]))
+            changes["reports"].add(campaign["id"])
+
+    def _created_in_the_same_second(self, changes: dict[str, set]) -> None:
+        """A draft campaign and a draft automation created in the second of the newest one."""
+        newest = max(self.data["campaigns"], key=lambda c: c["create_time"])
+        lst = next(l for l in self.data["lists"] if l["id"] == newest["recipients"]["list_id"])
+        draft = self._add_campaign(lst, "save", newest["create_time"], 0)
+        changes["campaigns"].add(draft["id"])
+        newest_flow = max(self.data["automations"], key=lambda a: a["create_time"])
+        flow = copy.deepcopy(newest_flow)
+        flow.update(id=self.ids.hex(10), status="save", start_time="", emails_sent=0)
+        flow["settings"]["title"] = "Draft flow (copy)"
+        self.data["automations"].append(flow)
+        self.data["automations"].sort(key=lambda a: a["create_time"])
+        changes["automations"].add(flow["id"])
 
 
 # --- the HTTP API ----------------------------------------------------------------------------------------------

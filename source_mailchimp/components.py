@@ -22,6 +22,7 @@ import requests
 import cdk_fast_paths
 from connector_common import pages_read_ahead
 from connector_common.pages_read_ahead import OffsetPagesReadAhead
+from connector_common.saved_stream_state import KeepSavedStateForPartitionRouter, saved_stream_state  # noqa: F401
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
@@ -47,7 +48,10 @@ HTTP_TIMEOUT = (15, 60)
 # Keys the connector adds to the in-memory config; never written back, never shown.
 API_BASE_KEY = "api_base_url"
 START_DATE_KEY = "start_date_normalized"
-EMAIL_ACTIVITY_CURSORS_KEY = "email_activity_cursors"
+LOOKBACK_KEY = "lookback_window_minutes"
+# The real API's since_* filters are exclusive, and email activity was measured appearing up to 226 s after it
+# happened: incremental streams read again from their saved cursor minus this (about four times that delay).
+DEFAULT_LOOKBACK_MINUTES = 15
 PARSED_BODY = "_mailchimp_parsed_body"
 
 
@@ -195,6 +199,14 @@ class ResolveApiBaseUrl(ConfigTransformation):
         window = config.get("email_activity_date_window")
         if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 0):
             raise config_error("`email_activity_date_window` must be a whole number of days, 0 or more.")
+        lookback = config.get(LOOKBACK_KEY)
+        if lookback is None:
+            config[LOOKBACK_KEY] = DEFAULT_LOOKBACK_MINUTES
+        elif isinstance(lookback, bool) or not isinstance(lookback, int) or not 1 <= lookback <= 10080:
+            raise config_error(
+                f"`{LOOKBACK_KEY}` must be a whole number of minutes from 1 to 10080 (a week): the API's date "
+                "filters are exclusive and its activity appears late, so at least a minute is read again."
+            )
         level = config.get("num_workers")
         if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 10):
             raise config_error("`num_workers` must be a whole number from 1 to 10 (Mailchimp's limit).")
@@ -607,41 +619,88 @@ class ListAndMemberStatusPartitionRouter(SharedParentPartitionRouter):
 @dataclass
 class CampaignsWithNewActivityPartitionRouter(SharedParentPartitionRouter):
     """Campaign partitions for reports_email_activity: only sent campaigns (the parent is /reports), only those sent
-    within `email_activity_date_window` days, and only those with activity newer than the saved state.
+    within `email_activity_date_window` days, and, on an incremental sync, only those whose report may hold activity
+    that the previous syncs have not read.
 
-    YAML cannot compare a parent's fields with the child's own per-partition state. The report's `send_time`,
-    `opens.last_open` and `clicks.last_click` bound the newest activity (bounces follow the send); when the
-    campaign's saved cursor is not older than all of them, the campaign has nothing new and is not requested.
-    The saved cursors come from the incoming state (see run.py), in the config under `email_activity_cursors`."""
+    The report is the campaign's change signal: every open, click and bounce moves one of its counts (and opens and
+    clicks its `last_open` / `last_click`). The fingerprint of those values is kept per campaign in the stream's state
+    (`parent_state.campaign_reports`, which the CDK commits only once the partitions read before it are closed). A
+    campaign is skipped when its report still has the fingerprint of a read that happened at least the reporting delay
+    (the lookback window) after that fingerprint was first seen: every event it counts was visible to that read. A
+    read sooner than that (the first one after a change) leaves the campaign unsettled, and the next sync reads it
+    again, from its saved cursor minus the lookback window.
+
+    YAML cannot compare a parent's fields with what the stream's own saved state remembers of them; the saved state
+    comes from `KeepSavedStateForPartitionRouter` (connector_common.saved_stream_state)."""
+
+    STATE_KEY = "campaign_reports"
+    FINGERPRINT_FIELDS = (
+        "send_time",
+        "opens.opens_total",
+        "opens.last_open",
+        "clicks.clicks_total",
+        "clicks.last_click",
+        "bounces.hard_bounces",
+        "bounces.soft_bounces",
+        "bounces.syntax_errors",
+    )
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream_name = str(parameters.get("name") or "reports_email_activity")
+        self._campaigns: dict[str, dict[str, str]] = {}
 
     def stream_slices(self) -> Iterable[StreamSlice]:
         window = self.config.get("email_activity_date_window") or 0
-        sent_after = datetime.now(timezone.utc) - timedelta(days=window) if window else None
-        cursors: Mapping[str, str] = self.config.get(EMAIL_ACTIVITY_CURSORS_KEY) or {}
+        now = datetime.now(timezone.utc)
+        sent_after = now - timedelta(days=window) if window else None
+        settle_before = now - lookback_window(self.config)
+        saved = saved_stream_state(self.config, self._stream_name)
+        stored = (saved.get("parent_state") or {}).get(self.STATE_KEY) if isinstance(saved, Mapping) else None
+        self._campaigns = {
+            str(campaign_id): dict(entry)
+            for campaign_id, entry in (stored.items() if isinstance(stored, Mapping) else [])
+            if isinstance(entry, Mapping) and isinstance(entry.get("report"), str)
+        }
         skipped = 0
+        listed: set[str] = set()
         for stream_slice in super().stream_slices():
             extra = stream_slice.extra_fields
+            campaign_id = str(stream_slice.partition.get("campaign_id"))
+            listed.add(campaign_id)
             send_time = _parse_or_none(extra.get("send_time"))
             if sent_after is not None and (send_time is None or send_time < sent_after):
                 continue
-            campaign_id = stream_slice.partition.get("campaign_id")
-            saved = _parse_or_none(cursors.get(campaign_id)) if campaign_id in cursors else None
-            if saved is not None:
-                latest = [
-                    moment
-                    for moment in (
-                        send_time,
-                        _parse_or_none(extra.get("opens.last_open")),
-                        _parse_or_none(extra.get("clicks.last_click")),
-                    )
-                    if moment is not None
-                ]
-                if latest and max(latest) <= saved:
-                    skipped += 1
-                    continue
+            report = self._fingerprint(extra)
+            known = self._campaigns.get(campaign_id)
+            if known is None or known["report"] != report:
+                self._campaigns[campaign_id] = {"report": report, "unsettled_since": format_datetime(now)}
+            elif "unsettled_since" not in known:
+                skipped += 1
+                continue
+            else:
+                first_seen = _parse_or_none(known["unsettled_since"])
+                if first_seen is not None and first_seen <= settle_before:
+                    self._campaigns[campaign_id] = {"report": report}
             yield stream_slice
+        # Campaigns deleted since: nothing left to remember.
+        for campaign_id in set(self._campaigns) - listed:
+            del self._campaigns[campaign_id]
         if skipped:
-            logger.info(f"reports_email_activity: {skipped} campaign(s) without new activity since the last sync skipped.")
+            logger.info(f"{self._stream_name}: {skipped} campaign(s) whose report has not changed since they were read skipped.")
+
+    def _fingerprint(self, extra: Mapping[str, Any]) -> str:
+        return orjson.dumps([extra.get(name) for name in self.FINGERPRINT_FIELDS]).decode()
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return {self.STATE_KEY: {campaign_id: dict(entry) for campaign_id, entry in self._campaigns.items()}}
+
+
+def lookback_window(config: Mapping[str, Any]) -> timedelta:
+    """How far before its saved cursor an incremental stream reads again (the manifest's `lookback_window`)."""
+    minutes = config.get(LOOKBACK_KEY)
+    valid = isinstance(minutes, int) and not isinstance(minutes, bool)
+    return timedelta(minutes=minutes if valid else DEFAULT_LOOKBACK_MINUTES)
 
 
 def _parse_or_none(value: Any) -> Optional[datetime]:
@@ -651,24 +710,6 @@ def _parse_or_none(value: Any) -> Optional[datetime]:
         return parse_datetime(value)
     except ValueError:
         return None
-
-
-def email_activity_cursors(state: Any) -> dict[str, str]:
-    """campaign_id -> saved `timestamp` cursor, from a reports_email_activity per-partition stream state.
-
-    Anything malformed yields nothing: then every campaign is read, which is always correct."""
-    cursors: dict[str, str] = {}
-    if not isinstance(state, Mapping):
-        return cursors
-    for entry in state.get("states") or []:
-        if not isinstance(entry, Mapping):
-            continue
-        partition, cursor = entry.get("partition"), entry.get("cursor")
-        if isinstance(partition, Mapping) and isinstance(cursor, Mapping):
-            campaign_id, timestamp = partition.get("campaign_id"), cursor.get("timestamp")
-            if isinstance(campaign_id, str) and isinstance(timestamp, str):
-                cursors[campaign_id] = timestamp
-    return cursors
 
 
 # The CDK's per-record bookkeeping, fast (see cdk_fast_paths), and pages read ahead: installed with the components

@@ -36,15 +36,12 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_mailchimp.components import EMAIL_ACTIVITY_CURSORS_KEY, email_activity_cursors
-
 MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
 SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "authorization_code", "refresh_token")
 
 
 class SourceMailchimp(YamlDeclarativeSource):
-    """The declarative source, plus one thing the manifest cannot reach: the saved per-campaign cursors of
-    reports_email_activity are handed to its partition router so that campaigns with nothing new are not requested."""
+    """The declarative source over manifest.yaml, without the CDK's global fallback cursor in the saved states."""
 
     def __init__(
         self,
@@ -56,9 +53,6 @@ class SourceMailchimp(YamlDeclarativeSource):
         super().__init__(
             MANIFEST, catalog=catalog, config=config, state=_without_global_cursors(state), config_path=config_path
         )
-        if isinstance(self._config, dict) and self._config:
-            saved = self._connector_state_manager.get_stream_state("reports_email_activity", None)
-            self._config[EMAIL_ACTIVITY_CURSORS_KEY] = email_activity_cursors(saved)
 
 
 def _without_global_cursors(state: Optional[List[AirbyteStateMessage]]) -> Optional[List[AirbyteStateMessage]]:

@@ -56,3 +56,28 @@ def test_the_global_fallback_is_dropped_from_per_partition_states_only():
 
 def test_without_glibc_the_malloc_settings_are_skipped_quietly():
     assert tune_malloc(libc_name="libc-that-does-not-exist.so") is False
+
+
+# ---- saved_stream_state
+
+
+def test_a_stream_state_migration_hands_the_saved_state_unchanged_to_the_streams_partition_router():
+    from types import SimpleNamespace
+
+    from connector_common.saved_stream_state import KeepSavedStateForPartitionRouter, saved_stream_state
+
+    config = {"credentials": {}}
+    other_sync = {"credentials": {}}
+    saved = {"states": [{"partition": {"campaign_id": "c1"}, "cursor": {"timestamp": "2024-01-01T00:00:00+00:00"}}],
+             "parent_state": {"campaign_reports": {"c1": {"report": "[1]"}}}}
+    keeper = KeepSavedStateForPartitionRouter(config=config, parameters={},
+                                              declarative_stream=SimpleNamespace(name="reports_email_activity"))
+
+    assert keeper.should_migrate(saved) is False  # nothing to migrate: the cursor gets the state as saved
+    saved["states"].clear()  # the caller's copy changing afterwards changes nothing kept
+
+    kept = saved_stream_state(config, "reports_email_activity")
+    assert kept["states"][0]["partition"] == {"campaign_id": "c1"}
+    assert kept["parent_state"] == {"campaign_reports": {"c1": {"report": "[1]"}}}
+    assert saved_stream_state(config, "another_stream") == {}
+    assert saved_stream_state(other_sync, "reports_email_activity") == {}  # per config, nothing process-wide

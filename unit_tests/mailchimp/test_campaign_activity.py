@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from unit_tests.mailchimp.helpers import API, apikey_config, catalog, invoke, page, per_partition_state
+from unit_tests.mailchimp.helpers import API, apikey_config, catalog, invoke, page, state_message
 
 
 def query(request):
@@ -58,25 +58,41 @@ def test_email_activity_yields_one_flat_record_per_activity_item(api, capsys, tm
     assert query(api.request_history[0])["fields"].startswith("reports.id,reports.send_time")
 
 
-def test_email_activity_skips_campaigns_with_nothing_new_since_the_saved_cursor(api, capsys, tmp_path):
-    api.get(API + "reports", json=page("reports", [
-        report("QUIET", "2024-01-01T00:00:00+00:00", last_open="2024-01-02T00:00:00+00:00"),
-        report("OPENED", "2024-01-01T00:00:00+00:00", last_open="2024-03-01T00:00:00+00:00"),
-        report("CLICKED", "2024-01-01T00:00:00+00:00", last_open="2024-01-02T00:00:00+00:00", last_click="2024-03-01T00:00:00+00:00"),
-        report("NEW", "2024-03-01T00:00:00+00:00"),
-    ]))
-    for campaign in ("QUIET", "OPENED", "CLICKED", "NEW"):
-        api.get(API + f"reports/{campaign}/email-activity", json=emails(campaign))
-    saved = {(c,): "2024-01-02T00:00:00+00:00" for c in ("QUIET", "OPENED", "CLICKED")}
-    state = per_partition_state("reports_email_activity", "timestamp", saved, keys=("campaign_id",))
+def an_hour_later(stream_state):
+    """The state as a sync an hour later finds it: every report remembered as first seen an hour ago."""
+    for entry in stream_state["parent_state"]["campaign_reports"].values():
+        if "unsettled_since" in entry:
+            entry["unsettled_since"] = iso(datetime.now(timezone.utc) - timedelta(hours=1))
+    return state_message("reports_email_activity", stream_state)
 
-    out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["reports_email_activity"], incremental=True), [state])
 
-    assert activity_requests(api) == ["CLICKED", "NEW", "OPENED"]
-    since = {urlsplit(r.url).path.split("/")[-2]: query(r)["since"] for r in api.request_history if "email-activity" in r.url}
-    assert since["OPENED"] == "2024-01-02T00:00:00+00:00" and since["NEW"] == "1970-01-01T00:00:00+00:00"
-    # the skipped campaign keeps its cursor in the new state
-    cursors = {s["partition"]["campaign_id"]: s["cursor"]["timestamp"] for s in out.final_state("reports_email_activity")["states"]}
+def test_email_activity_reads_again_only_campaigns_whose_report_changed_from_their_cursor_minus_the_lookback(api, capsys, tmp_path):
+    quiet = report("QUIET", "2024-01-01T00:00:00+00:00", last_open="2024-01-02T00:00:00+00:00")
+    bounced = report("BOUNCED", "2024-01-01T00:00:00+00:00", last_open="2024-01-02T00:00:00+00:00")
+    for r in (quiet, bounced):
+        r["opens"]["opens_total"] = 1
+        r["bounces"] = {"hard_bounces": 0, "soft_bounces": 0, "syntax_errors": 0}
+    opened = [{"action": "open", "timestamp": "2024-01-02T00:00:00+00:00"}]
+    api.get(API + "reports", json=page("reports", [quiet, bounced]))
+    for campaign in ("QUIET", "BOUNCED"):
+        api.get(API + f"reports/{campaign}/email-activity", json=emails(campaign, opened))
+    read = catalog(["reports_email_activity"], incremental=True)
+    first = invoke(capsys, tmp_path, "read", apikey_config(), read)
+    # Read again after the reporting delay: then every event the reports count was visible, and they settle.
+    second = invoke(capsys, tmp_path, "read", apikey_config(), read, [an_hour_later(first.final_state("reports_email_activity"))])
+    assert activity_requests(api) == ["BOUNCED", "BOUNCED", "QUIET", "QUIET"]
+    # A hard bounce four seconds after the last open moves no time of the report, only its count.
+    bounced["bounces"]["hard_bounces"] = 1
+    api.get(API + "reports", json=page("reports", [quiet, bounced]))
+    api.reset_mock()
+
+    third = invoke(capsys, tmp_path, "read", apikey_config(), read, [an_hour_later(second.final_state("reports_email_activity"))])
+
+    assert third.exit_code == 0, third.text
+    assert activity_requests(api) == ["BOUNCED"]
+    since = [query(r)["since"] for r in api.request_history if "email-activity" in r.url]
+    assert since == ["2024-01-01T23:45:00+00:00"]  # the saved cursor minus the 15-minute lookback
+    cursors = {s["partition"]["campaign_id"]: s["cursor"]["timestamp"] for s in third.final_state("reports_email_activity")["states"]}
     assert cursors["QUIET"] == "2024-01-02T00:00:00+00:00"
 
 

@@ -10,6 +10,7 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import Resp
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from connector_common.saved_stream_state import SAVED_STATES_KEY
 from source_mailchimp.components import (
     PARSED_BODY,
     AddPartitionIds,
@@ -20,7 +21,6 @@ from source_mailchimp.components import (
     MemberStatusPartitionFilter,
     ResolveApiBaseUrl,
     TopLevelRecordsExtractor,
-    email_activity_cursors,
     sandbox_base,
 )
 
@@ -177,30 +177,91 @@ def test_member_status_filter_keeps_only_the_partitions_own_members(partition, k
 
 # ---- CampaignsWithNewActivityPartitionRouter
 
-def campaign(campaign_id, send_time, last_open="", last_click=""):
-    return StreamSlice(partition={"campaign_id": campaign_id, "parent_slice": {}}, cursor_slice={},
-                       extra_fields={"send_time": send_time, "opens.last_open": last_open, "clicks.last_click": last_click})
+SEND = "2024-01-01T00:00:00+00:00"
 
 
-def route(config, partitions, monkeypatch):
+def campaign(campaign_id, send_time=SEND, last_open="", last_click="", opens=0, clicks=0, hard=0, soft=0):
+    extra = {"send_time": send_time, "unsubscribed": 0, "opens.opens_total": opens, "opens.last_open": last_open,
+             "clicks.clicks_total": clicks, "clicks.last_click": last_click, "bounces.hard_bounces": hard,
+             "bounces.soft_bounces": soft, "bounces.syntax_errors": 0}
+    return StreamSlice(partition={"campaign_id": campaign_id, "parent_slice": {}}, cursor_slice={}, extra_fields=extra)
+
+
+def route(partitions, monkeypatch, remembered=None, **settings):
+    """The campaigns the router yields, and what it leaves in the state, given what the saved state remembers."""
     monkeypatch.setattr(
         "airbyte_cdk.sources.declarative.partition_routers.substream_partition_router.SubstreamPartitionRouter.stream_slices",
         lambda self: iter(partitions),
     )
+    config = {"lookback_window_minutes": 15, **settings}
+    if remembered is not None:
+        saved = {"states": [], "parent_state": {"campaign_reports": remembered}}
+        config[SAVED_STATES_KEY] = {"reports_email_activity": saved}
     router = CampaignsWithNewActivityPartitionRouter.__new__(CampaignsWithNewActivityPartitionRouter)
     router.config = config
-    return [s.partition["campaign_id"] for s in router.stream_slices()]
+    router._stream_name = "reports_email_activity"
+    yielded = [s.partition["campaign_id"] for s in router.stream_slices()]
+    return yielded, router.get_stream_state()["campaign_reports"]
 
 
-def test_router_skips_campaigns_whose_last_open_and_click_are_not_after_the_saved_cursor(monkeypatch):
-    partitions = [
-        campaign("quiet", "2024-01-01T00:00:00+00:00", "2024-01-05T00:00:00+00:00", "2024-01-04T00:00:00+00:00"),
-        campaign("clicked", "2024-01-01T00:00:00+00:00", "2024-01-05T00:00:00+00:00", "2024-02-01T00:00:00+00:00"),
-        campaign("unknown", "2024-01-01T00:00:00+00:00"),
-    ]
-    config = {"email_activity_cursors": {"quiet": "2024-01-05T00:00:00+00:00", "clicked": "2024-01-05T00:00:00+00:00"}}
+def fingerprint(partition):
+    router = CampaignsWithNewActivityPartitionRouter.__new__(CampaignsWithNewActivityPartitionRouter)
+    return router._fingerprint(partition.extra_fields)
 
-    assert route(config, partitions, monkeypatch) == ["clicked", "unknown"]
+
+def ago(minutes):
+    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def test_email_activity_router_reads_every_campaign_it_knows_nothing_of_and_remembers_its_report_unsettled(monkeypatch):
+    partitions = [campaign("c1", last_open="2024-01-02T00:00:00+00:00", opens=3), campaign("c2")]
+
+    yielded, remembered = route(partitions, monkeypatch)
+
+    assert yielded == ["c1", "c2"]
+    assert remembered["c1"]["report"] == fingerprint(partitions[0])
+    assert "unsettled_since" in remembered["c1"] and "unsettled_since" in remembered["c2"]
+
+
+def test_email_activity_router_skips_a_campaign_whose_report_is_unchanged_since_a_settled_read(monkeypatch):
+    quiet = campaign("quiet", last_open="2024-01-02T00:00:00+00:00", opens=3)
+
+    yielded, remembered = route([quiet], monkeypatch, {"quiet": {"report": fingerprint(quiet)}})
+
+    assert yielded == []
+    assert remembered == {"quiet": {"report": fingerprint(quiet)}}
+
+
+def test_email_activity_router_reads_a_campaign_whose_only_change_is_a_bounce(monkeypatch):
+    # An open at 13:16:07 then a hard bounce at 13:16:11: the bounce moves no time of the report, only its count.
+    before = campaign("c", last_open="2024-01-01T13:16:07+00:00", opens=1)
+    after = campaign("c", last_open="2024-01-01T13:16:07+00:00", opens=1, hard=1)
+
+    yielded, remembered = route([after], monkeypatch, {"c": {"report": fingerprint(before)}})
+
+    assert yielded == ["c"]
+    assert remembered["c"]["report"] == fingerprint(after) and "unsettled_since" in remembered["c"]
+
+
+def test_email_activity_router_reads_an_unsettled_campaign_again_and_settles_it_once_the_reporting_delay_has_passed(monkeypatch):
+    c = campaign("c", opens=2, last_open="2024-01-02T00:00:00+00:00")
+
+    soon, still_unsettled = route([c], monkeypatch, {"c": {"report": fingerprint(c), "unsettled_since": ago(5)}})
+    later, settled = route([c], monkeypatch, {"c": {"report": fingerprint(c), "unsettled_since": ago(16)}})
+
+    assert soon == later == ["c"]
+    assert "unsettled_since" in still_unsettled["c"]
+    assert settled == {"c": {"report": fingerprint(c)}}
+
+
+def test_email_activity_router_forgets_campaigns_no_longer_listed_and_keeps_those_outside_the_date_window(monkeypatch):
+    now = datetime.now(timezone.utc)
+    old = campaign("old", send_time=(now - timedelta(days=90)).isoformat())
+    remembered = {"deleted": {"report": "[]"}, "old": {"report": fingerprint(old)}}
+
+    yielded, kept = route([old], monkeypatch, remembered, email_activity_date_window=30)
+
+    assert yielded == [] and set(kept) == {"old"}
 
 
 def test_router_applies_the_date_window_to_the_send_time(monkeypatch):
@@ -208,20 +269,8 @@ def test_router_applies_the_date_window_to_the_send_time(monkeypatch):
     partitions = [campaign("recent", (now - timedelta(days=3)).isoformat()), campaign("old", (now - timedelta(days=90)).isoformat()),
                   campaign("no_send_time", "")]
 
-    assert route({"email_activity_date_window": 30}, partitions, monkeypatch) == ["recent"]
-    assert route({"email_activity_date_window": 0}, partitions, monkeypatch) == ["recent", "old", "no_send_time"]
-
-
-def test_email_activity_cursors_come_from_per_partition_state_and_ignore_anything_malformed():
-    state = {"states": [
-        {"partition": {"campaign_id": "c1", "parent_slice": {}}, "cursor": {"timestamp": "2024-01-01T00:00:00+00:00"}},
-        {"partition": {"campaign_id": "c2"}, "cursor": {"last_changed": "x"}},
-        "garbage",
-    ]}
-
-    assert email_activity_cursors(state) == {"c1": "2024-01-01T00:00:00+00:00"}
-    assert email_activity_cursors({"timestamp": "2024-01-01"}) == {}
-    assert email_activity_cursors(None) == {}
+    assert route(partitions, monkeypatch, email_activity_date_window=30)[0] == ["recent"]
+    assert route(partitions, monkeypatch, email_activity_date_window=0)[0] == ["recent", "old", "no_send_time"]
 
 
 # ---- ResolveApiBaseUrl and the sandbox override

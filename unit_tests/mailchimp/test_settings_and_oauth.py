@@ -30,6 +30,8 @@ def check_message(capsys, tmp_path, config):
         (apikey_config(email_activity_date_window=-1), "email_activity_date_window"),
         (apikey_config(email_activity_date_window="30"), "email_activity_date_window"),
         (apikey_config(num_workers=11), "num_workers"),
+        (apikey_config(lookback_window_minutes=0), "lookback_window_minutes"),
+        (apikey_config(lookback_window_minutes="15"), "lookback_window_minutes"),
         (apikey_config(sandbox_url="https://127.0.0.1:8000"), "sandbox_url"),
         (apikey_config(sandbox_url="http://example.com"), "sandbox_url"),
         (apikey_config(sandbox_url="http://10.1.2.3:80"), "sandbox_url"),

@@ -12,6 +12,7 @@ from unit_tests.mailchimp.helpers import (
     apikey_config,
     catalog,
     invoke,
+    state_message,
     oauth_config,
     page,
     per_partition_state,
@@ -132,10 +133,34 @@ def test_list_members_incremental_sync_requests_only_changed_members(api, capsys
     out = invoke(capsys, tmp_path, "read", apikey_config(), catalog(["list_members"], incremental=True), [state])
 
     since = {query(r).get("status", "all"): query(r)["since_last_changed"] for r in requests_to(api, "/members")}
-    assert since == {"all": "2024-02-01T10:00:00+00:00", "archived": "2024-01-05T00:00:00+00:00"}
+    # since_last_changed is exclusive: each partition reads again from 15 minutes (the default lookback) before its
+    # saved cursor, so that a change in the cursor's own second, or one that became visible late, is not skipped.
+    assert since == {"all": "2024-02-01T09:45:00+00:00", "archived": "2024-01-04T23:45:00+00:00"}
     final = out.final_state("list_members")
     cursors = {s["partition"]["member_status"]: s["cursor"]["last_changed"] for s in final["states"]}
     assert cursors == {"all_but_archived": "2024-03-01T00:00:00+00:00", "archived": "2024-01-05T00:00:00+00:00"}
+
+
+def test_every_incremental_stream_reads_again_from_its_saved_cursor_minus_the_configured_lookback(api, capsys, tmp_path):
+    api.get(API + "lists", json=page("lists", [{"id": "L1"}]))
+    api.get(API + "lists/L1/segments", json=page("segments", []))
+    api.get(API + "campaigns", json=page("campaigns", []))
+    api.get(API + "automations", json=page("automations", []))
+    saved = "2024-02-01T10:00:00+00:00"
+    state = [
+        state_message("campaigns", {"create_time": saved}),
+        state_message("automations", {"create_time": saved}),
+        per_partition_state("list_segments", "updated_at", {("L1",): saved}, keys=("list_id",)),
+    ]
+
+    invoke(capsys, tmp_path, "read", apikey_config(lookback_window_minutes=60),
+           catalog(["campaigns", "automations", "list_segments"], incremental=True), state)
+
+    since = {urlsplit(r.url).path.rsplit("/", 1)[-1]: {k: v for k, v in query(r).items() if k.startswith("since_")}
+             for r in api.request_history if "fields" not in query(r)}
+    assert since == {"campaigns": {"since_create_time": "2024-02-01T09:00:00+00:00"},
+                     "automations": {"since_create_time": "2024-02-01T09:00:00+00:00"},
+                     "segments": {"since_updated_at": "2024-02-01T09:00:00+00:00"}}
 
 
 def test_a_list_created_after_the_last_sync_is_read_from_the_start_not_from_the_other_lists_cursor(api, capsys, tmp_path):
