@@ -47,9 +47,8 @@ CONNECTORS: dict[str, tuple[Callable[[], Any], list[str]]] = {
 
 
 def metadata(connector: str) -> dict[str, Any]:
-    documents = yaml.safe_load_all((ROOT / "metadata.yaml").read_text())
-    (data,) = [d["data"] for d in documents if d and d["data"]["githubIssueLabel"] == connector]
-    return data
+    """The connector's own metadata.yaml (the image name and tag are the same for the Python image built here)."""
+    return yaml.safe_load((ROOT / connector.replace("-", "_") / "metadata.yaml").read_text())["data"]
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,17 @@
-"""metadata.yaml describes both connectors the way Airbyte's registry reads them, and agrees with pyproject.toml,
-the Dockerfile and the connectors' own specs."""
+"""The metadata.yaml files, as Airbyte's registry and tooling read them, agree with pyproject.toml, the Dockerfile and
+the connectors' own specs.
+
+- `<connector folder>/metadata.yaml`: each connector as a manifest-only connector (what `airbyte-cdk connector test`
+  and the registry read).
+- `metadata.yaml` at the root: the image the top-level Dockerfile builds by default (the Python package, source-mailchimp).
+
+Each is one YAML document valid against ConnectorMetadataDefinitionV0 as Airbyte publishes it (the pydantic models of
+the `airbyte-connector-models` package), and loads with the CDK's own `MetadataFile.from_file`.
+"""
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 import shlex
 import shutil
@@ -12,18 +19,18 @@ import subprocess
 import sys
 import tomllib
 import uuid
+import xml.etree.ElementTree as ElementTree
 from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import jsonschema
 import pytest
 import yaml
+from airbyte_cdk.models.connector_metadata import ConnectorLanguage, MetadataFile
+from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_PATH = ROOT / "unit_tests" / "fixtures" / "metadata_schema" / "ConnectorMetadataDefinitionV0.json"
-# Airbyte's own consolidated schema, when a copy of it is kept beside the repository (not committed here).
 CONNECTORS = {
     "source-mailchimp": {
         "package": "source_mailchimp",
@@ -34,11 +41,27 @@ CONNECTORS = {
         "hosts": {"api.createsend.com"},
     },
 }
+# The connector `docker build .` makes without a --build-arg: the Dockerfile's default CONNECTOR.
+ROOT_CONNECTOR = "source-mailchimp"
 
 
-def load_documents() -> dict[str, dict[str, Any]]:
-    documents = [d for d in yaml.safe_load_all((ROOT / "metadata.yaml").read_text()) if d is not None]
-    return {d["data"]["githubIssueLabel"]: d for d in documents}
+def metadata_path(connector: str) -> Path:
+    return ROOT / CONNECTORS[connector]["package"] / "metadata.yaml"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The file as every Airbyte loader reads it: one document, with yaml.safe_load."""
+    return yaml.safe_load(path.read_text())
+
+
+def model_errors(document: dict[str, Any]) -> list[str]:
+    from airbyte_connector_models.metadata.v0.connector_metadata_definition_v0 import ConnectorMetadataDefinitionV0
+
+    try:
+        ConnectorMetadataDefinitionV0.model_validate(document)
+    except ValidationError as error:
+        return [f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+    return []
 
 
 def pyproject() -> dict[str, Any]:
@@ -82,54 +105,71 @@ def dockerfile_labels(connector: str) -> dict[str, str]:
     return labels
 
 
-def validator(schema: dict[str, Any]) -> jsonschema.Draft7Validator:
-    # Every format jsonschema knows (draft 7's own checker skips "uuid", which the schema uses).
-    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+def dockerfile_default_connector() -> str:
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "ARG" and arguments.startswith("CONNECTOR="):
+            return arguments.split("=", 1)[1].strip('"')
+    raise AssertionError("the Dockerfile declares no default CONNECTOR")
 
 
-def schema_errors(schema: dict[str, Any], document: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator(schema).iter_errors(document)]
-
-
-@pytest.fixture(scope="module")
-def schema() -> dict[str, Any]:
-    loaded = json.loads(SCHEMA_PATH.read_text())
-    jsonschema.Draft7Validator.check_schema(loaded)
-    return loaded
+def cdk_version() -> str:
+    (pin,) = [d for d in pyproject()["project"]["dependencies"] if d.startswith("airbyte-cdk==")]
+    return pin.removeprefix("airbyte-cdk==")
 
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, dict[str, Any]]:
-    return load_documents()
+    return {connector: load(metadata_path(connector)) for connector in CONNECTORS}
 
 
-def test_metadata_has_one_document_per_console_script(documents):
-    assert set(documents) == set(CONNECTORS) == set(pyproject()["project"]["scripts"])
+@pytest.fixture(scope="module")
+def root_document() -> dict[str, Any]:
+    return load(ROOT / "metadata.yaml")
 
 
-@pytest.mark.parametrize("connector", CONNECTORS)
-def test_metadata_document_validates_against_connector_metadata_schema(schema, documents, connector):
-    assert schema_errors(schema, documents[connector]) == []
+ALL_FILES = [ROOT / "metadata.yaml"] + [ROOT / c["package"] / "metadata.yaml" for c in CONNECTORS.values()]
+FILE_IDS = [str(p.relative_to(ROOT)) for p in ALL_FILES]
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=FILE_IDS)
+def test_each_metadata_file_is_one_yaml_document(path):
+    assert len([d for d in yaml.safe_load_all(path.read_text()) if d is not None]) == 1
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=FILE_IDS)
+def test_each_metadata_file_validates_against_airbytes_published_metadata_models(path):
+    assert model_errors(load(path)) == []
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=FILE_IDS)
+def test_the_cdks_metadata_loader_reads_each_file(path):
+    metadata = MetadataFile.from_file(path)
+    assert metadata.data.dockerImageTag == pyproject()["project"]["version"]
+
+
+def test_there_is_one_connector_folder_metadata_per_console_script(documents):
+    assert {d["data"]["githubIssueLabel"] for d in documents.values()} == set(CONNECTORS)
+    assert set(CONNECTORS) == set(pyproject()["project"]["scripts"])
 
 
 @pytest.mark.parametrize(
     "mutation, expected_error",
     [
-        (lambda d: d["data"].pop("definitionId"), "'definitionId' is a required property"),
-        (lambda d: d["data"].update(releaseStage="experimental"), "'experimental' is not one of"),
-        (lambda d: d["data"].update(dockerImage="x"), "Additional properties are not allowed"),
-        (lambda d: d["data"]["connectorBuildOptions"].update(path="."), "Additional properties are not allowed"),
-        (lambda d: d["data"]["registryOverrides"]["oss"].pop("enabled"), "'enabled' is a required property"),
-        (lambda d: d["data"].update(supportLevel="gold"), "'gold' is not one of"),
-        (lambda d: d["data"].update(definitionId="not-a-uuid"), "is not a 'uuid'"),
+        (lambda d: d["data"].pop("definitionId"), "data/definitionId: Field required"),
+        (lambda d: d["data"].update(releaseStage="experimental"), "data/releaseStage: Input should be"),
+        (lambda d: d["data"].update(dockerImage="x"), "data/dockerImage: Extra inputs are not permitted"),
+        (lambda d: d["data"]["connectorBuildOptions"].update(path="."), "Extra inputs are not permitted"),
+        (lambda d: d["data"]["registryOverrides"]["oss"].pop("enabled"), "enabled: Field required"),
+        (lambda d: d["data"].update(supportLevel="gold"), "data/supportLevel: Input should be"),
+        (lambda d: d["data"].update(definitionId="not-a-uuid"), "data/definitionId: Input should be a valid UUID"),
     ],
     ids=["no-definition-id", "unknown-release-stage", "unknown-field", "unknown-build-option",
          "override-without-enabled", "unknown-support-level", "definition-id-not-uuid"],
 )
-def test_schema_rejects_metadata_the_registry_would_reject(schema, documents, mutation, expected_error):
+def test_models_reject_metadata_the_registry_would_reject(documents, mutation, expected_error):
     broken = copy.deepcopy(documents["source-mailchimp"])
     mutation(broken)
-    errors = schema_errors(schema, broken)
+    errors = model_errors(broken)
     assert any(expected_error in e for e in errors), errors
 
 
@@ -147,15 +187,56 @@ def test_registry_fields_name_the_connector(documents, connector):
     assert data["connectorSubtype"] == "api"
     assert data["dockerRepository"].rsplit("/", 1)[-1] == connector
     assert data["license"] == pyproject()["project"]["license"]["text"]
-    assert "language:python" in data["tags"]
     assert date.fromisoformat(data["releaseDate"])
     url = urlparse(data["documentationUrl"])
     assert url.scheme == "https" and url.netloc
 
 
 @pytest.mark.parametrize("connector", CONNECTORS)
+def test_connector_folders_declare_a_manifest_only_connector_on_the_stock_runtime(documents, connector):
+    """What `airbyte-cdk connector test` and Airbyte's build read: the language tag picks the declarative test suite
+    and the manifest-only Dockerfile; the base image is source-declarative-manifest at the CDK version the manifests
+    are written for."""
+    data = documents[connector]["data"]
+    assert data["tags"] == ["language:manifest-only", "cdk:low-code"]
+    assert MetadataFile.from_file(metadata_path(connector)).data.language is ConnectorLanguage.MANIFEST_ONLY
+    assert data["connectorBuildOptions"]["baseImage"] == f"docker.io/airbyte/source-declarative-manifest:{cdk_version()}"
+    folder = metadata_path(connector).parent
+    assert (folder / "manifest.yaml").is_file()
+
+
+@pytest.mark.parametrize("connector", CONNECTORS)
+def test_the_cdk_picks_the_declarative_test_suite_for_each_connector_folder(connector):
+    from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
+    from airbyte_cdk.test.standard_tests.util import create_connector_test_suite
+
+    suite = create_connector_test_suite(connector_directory=metadata_path(connector).parent)
+    assert issubclass(suite, DeclarativeSourceTestSuite)
+
+
+@pytest.mark.parametrize("connector", CONNECTORS)
+def test_icon_is_a_square_svg_beside_the_metadata(documents, connector):
+    icon = metadata_path(connector).parent / documents[connector]["data"]["icon"]
+    root = ElementTree.parse(icon).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    assert width == height
+
+
+@pytest.mark.parametrize("connector", CONNECTORS)
 def test_allowed_hosts_are_exactly_the_apis_hosts(documents, connector):
     assert set(documents[connector]["data"]["allowedHosts"]["hosts"]) == CONNECTORS[connector]["hosts"]
+
+
+def test_root_metadata_describes_the_dockerfiles_default_image(root_document, documents):
+    """The root file is the Python image `docker build .` makes: source-mailchimp, the Dockerfile's default
+    CONNECTOR, on its default base image. Apart from the build, it is the connector folder's description."""
+    data = root_document["data"]
+    assert data["githubIssueLabel"] == ROOT_CONNECTOR == dockerfile_default_connector()
+    assert data["tags"] == ["language:python", "cdk:low-code"]
+    folder = copy.deepcopy(documents[ROOT_CONNECTOR]["data"])
+    same = {k: v for k, v in data.items() if k not in ("tags", "connectorBuildOptions")}
+    assert same == {k: v for k, v in folder.items() if k not in ("tags", "connectorBuildOptions", "icon")}
 
 
 @pytest.mark.parametrize("connector", CONNECTORS)
@@ -170,9 +251,8 @@ def test_docker_repository_equals_dockerfile_name_label(documents, connector):
     assert dockerfile_labels(connector)["io.airbyte.name"] == documents[connector]["data"]["dockerRepository"]
 
 
-@pytest.mark.parametrize("connector", CONNECTORS)
-def test_base_image_is_the_dockerfiles_default_pinned_by_digest(documents, connector):
-    base_image = documents[connector]["data"]["connectorBuildOptions"]["baseImage"]
+def test_root_base_image_is_the_dockerfiles_default_pinned_by_digest(root_document):
+    base_image = root_document["data"]["connectorBuildOptions"]["baseImage"]
     assert base_image == dockerfile_default_base_image()
     assert re.fullmatch(r"docker\.io/airbyte/python-connector-base:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", base_image)
 
