@@ -10,7 +10,8 @@ it can compute exactly as the CDK does (unit-tested against the CDK's own functi
 original; records travel in batches (RecordBatch, RecordLines) in the order the CDK would print them.
 
 At start-up, it spares the CDK's import the reading of its protocol models' source (see
-_skip_protocol_docstring_parsing), which runs when this module is imported.
+_skip_protocol_docstring_parsing), the first thing `install()` does. Importing this module changes nothing; the
+packaged commands install it (connector_common.speedups), Airbyte's stock runtime never does.
 
 It also lets the per-partition cursor checkpoint more often: the CDK emits its state at most once every 600 s, so a
 sync killed after nine minutes would resume from its start. Our states hold one entry per list or campaign: small
@@ -35,8 +36,8 @@ def _skip_protocol_docstring_parsing() -> None:
     model's attribute docstrings for them by running inspect.getsource and ast.parse per class: 0.35 s of the 0.85 s
     import, paid by every spec, check, discover and read. The docstrings only become descriptions in serpyco's JSON
     schema, which the CDK never asks for; dumping and loading do not read them. So the lookup answers "no
-    docstrings". This must run before the first import of airbyte_cdk, hence at the import of this module, which both
-    connectors import first."""
+    docstrings". It helps only before the first import of airbyte_cdk: the console scripts install the fast paths
+    first (connector_common.launch)."""
     try:
         from serpyco_rs import _describe
         from serpyco_rs._json_schema import _convert
@@ -49,8 +50,6 @@ def _skip_protocol_docstring_parsing() -> None:
 def _no_attribute_docs(cls: type) -> dict[str, str]:
     return {}
 
-
-_skip_protocol_docstring_parsing()
 
 STATE_INTERVAL_SECONDS = 30
 # Records a worker thread hands to the printing thread at once, and items the queue between them holds (see
@@ -80,6 +79,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    _skip_protocol_docstring_parsing()
     _install_cursor_parsing()
     _install_cursor_formatting()
     _install_slice_keys()
@@ -269,16 +269,6 @@ def _install_mapping_check() -> None:
     from airbyte_cdk.sources.declarative.stream_slicers import declarative_partition_generator
 
     declarative_partition_generator.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
-
-
-def json_loads(body: bytes) -> Any:
-    """A response body parsed with orjson (half the CPU of json on these pages), or with json for what orjson refuses
-    but JSON allows: a lone surrogate escape such as "\\ud83d" (half an emoji, as some web forms cut it), which would
-    otherwise make a whole page undecodable. Raises ValueError for a body that is not JSON."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
 
 
 def record_line(stream: str, data: Any, emitted_at: int) -> Optional[str]:

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-import cdk_fast_paths
+from connector_common.json_body import json_loads
 
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
 from airbyte_cdk.models import FailureType
@@ -521,7 +521,7 @@ def parsed_json(response: requests.Response) -> Any:
     if cached is None:
         try:
             if response.content:
-                cached = cdk_fast_paths.json_loads(response.content)
+                cached = json_loads(response.content)
             else:  # every GET of the API answers JSON: an empty 200 is a cut-off response, not an empty page
                 cached = _UNDECODABLE if response.status_code == 200 else {}
         except (ValueError, UnicodeDecodeError):
@@ -1091,6 +1091,3 @@ def _parse_instant_or_none(value: Any) -> Optional[datetime]:
     except (TypeError, ValueError):
         return None
 
-
-# The CDK's per-record bookkeeping, fast (see cdk_fast_paths): installed with the components it serves.
-cdk_fast_paths.install()

@@ -18,20 +18,21 @@ from urllib.parse import urlsplit
 
 import orjson
 
-import cdk_fast_paths
-from connector_common.malloc import tune_malloc
 from connector_common.saved_state import check_saved_states, drop_global_fallback
+from connector_common.speedups import switch_on_speedups
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
+    AirbyteLogMessage,
     AirbyteMessage,
     AirbyteMessageSerializer,
     AirbyteStateMessageSerializer,
     ConfiguredAirbyteCatalog,
     ConfiguredAirbyteCatalogSerializer,
     FailureType,
+    Level,
     Status,
     SyncMode,
     Type,
@@ -368,7 +369,6 @@ def _launch(source: Source, args: List[str]) -> None:
     entrypoint = AirbyteEntrypoint(source)
     parsed = entrypoint.parse_args(args)
     stream_failures: List[str] = []
-    cdk_fast_paths.use_command_line_paths()
     with PRINT_BUFFER:
         try:
             for message in entrypoint.run(parsed):
@@ -380,9 +380,11 @@ def _launch(source: Source, args: List[str]) -> None:
 
 
 def run(args: Optional[List[str]] = None) -> None:
+    speedups_on, speedups = switch_on_speedups()
     args = list(sys.argv[1:] if args is None else args)
-    tune_malloc()  # before the worker threads start: see connector_common.malloc
     try:
+        if not speedups_on:
+            _emit(AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.INFO, message=speedups)))
         verb = args[0] if args else ""
         catalog = None
         state: list = []

@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
-import cdk_fast_paths
-from connector_common import pages_read_ahead
+from connector_common.json_body import json_loads
 from connector_common.pages_read_ahead import OffsetPagesReadAhead
 from connector_common.saved_stream_state import KeepSavedStateForPartitionRouter, saved_stream_state  # noqa: F401
 from airbyte_cdk.models import FailureType
@@ -306,7 +305,7 @@ class MailchimpErrorHandler(DefaultErrorHandler):
             status = response_or_exception.status_code
             if (200 <= status < 300 and status != 204) or status == 403:
                 try:
-                    body = cdk_fast_paths.json_loads(response_or_exception.content)
+                    body = json_loads(response_or_exception.content)
                 except (ValueError, TypeError):
                     body = None
                 # Parsed once: TopLevelRecordsExtractor takes the records from here.
@@ -352,7 +351,7 @@ def _parsed_body(response: requests.Response) -> Any:
     if body is not None:
         return body
     try:
-        return cdk_fast_paths.json_loads(response.content)
+        return json_loads(response.content)
     except (ValueError, TypeError):
         return None
 
@@ -710,9 +709,3 @@ def _parse_or_none(value: Any) -> Optional[datetime]:
         return parse_datetime(value)
     except ValueError:
         return None
-
-
-# The CDK's per-record bookkeeping, fast (see cdk_fast_paths), and pages read ahead: installed with the components
-# they serve.
-cdk_fast_paths.install()
-pages_read_ahead.install()

@@ -17,9 +17,8 @@ from typing import Any, List, Mapping, Optional
 
 import orjson
 
-import cdk_fast_paths
-from connector_common.malloc import tune_malloc
 from connector_common.saved_state import check_saved_states, drop_global_fallback
+from connector_common.speedups import switch_on_speedups
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
@@ -238,7 +237,7 @@ def _fail(verb: str, error: Exception) -> int:
 
 
 def run(args: Optional[List[str]] = None) -> None:
-    tune_malloc()  # before the worker threads start: see connector_common.malloc
+    speedups_on, speedups = switch_on_speedups()
     args = sys.argv[1:] if args is None else list(args)
     parsed = AirbyteEntrypoint.parse_args(args)
     verb = parsed.command
@@ -246,6 +245,8 @@ def run(args: Optional[List[str]] = None) -> None:
     masking = SecretMaskingStream(original)
     rerouted = _route_output_through(masking)
     try:
+        if not speedups_on:
+            logging.getLogger("airbyte").info(speedups)
         exit_code = _run(verb, parsed, args, masking)
     finally:
         masking.flush()
@@ -263,7 +264,6 @@ def _run(verb: str, parsed: Any, args: List[str], masking: SecretMaskingStream) 
     try:
         # Not the CDK's `launch`: its print buffer writes to the process's stdout directly, past the secret filter.
         entrypoint = AirbyteEntrypoint(source)
-        cdk_fast_paths.use_command_line_paths()
         for message in entrypoint.run(entrypoint.parse_args(args)):
             if message.startswith(ERROR_TRACE_PREFIX):
                 message = _normalized_error(message, stream_failures)

@@ -120,22 +120,6 @@ def test_the_global_fallback_cursor_is_dropped_so_new_partitions_start_at_start_
     assert "state" in state[0]["stream"]["stream_state"]  # the input is left as it was
 
 
-def test_every_run_limits_malloc_to_two_arenas_and_a_fixed_mmap_threshold_on_glibc(monkeypatch, capsys):
-    import ctypes
-
-    calls = []
-
-    class Libc:
-        def mallopt(self, parameter, value):
-            calls.append((parameter, value))
-            return 1
-
-    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
-    run(["spec"])
-    assert calls == [(-8, 2), (-3, 128 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
-    assert [m["type"] for m in messages(capsys)] == ["SPEC"]
-
-
 def test_streams_with_long_chains_of_pages_are_started_first_and_the_others_keep_the_catalog_order():
     from types import SimpleNamespace
 
