@@ -21,6 +21,7 @@ import requests
 
 from connector_common.json_body import json_loads
 from connector_common.pages_read_ahead import OffsetPagesReadAhead
+from connector_common.empty_dates_to_null import EmptyDatesToNull  # noqa: F401
 from connector_common.saved_stream_state import KeepSavedStateForPartitionRouter, saved_stream_state  # noqa: F401
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
