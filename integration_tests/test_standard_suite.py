@@ -1,14 +1,17 @@
 """Airbyte's own test suite for both connectors, plus what the legacy acceptance tests checked that it does not.
 
 1. `airbyte_cdk.test.standard_tests.DeclarativeSourceTestSuite` (spec, config matches spec, check, discover, basic read
-   with every record validated against its schema, bad catalog), with the scenarios of
-   `integration_tests/acceptance/<connector>.yml` (an acceptance-test-config.yml). The suite runs the connector
+   with every record validated against its schema, bad catalog), with the scenarios of each connector folder's
+   `acceptance-test-config.yml`, the file `airbyte-cdk connector test <folder>` reads. The suite runs the connector
    in-process; its Docker tests are skipped (no Docker engine here: integration_tests/test_container.py builds and runs
    the image with podman).
 2. Checks of the retired Connector Acceptance Tests the suite does not run, on the installed commands run as Airbyte
    runs them: no problem at all in the discovered catalog (the suite only warns about schemas, primary keys and cursor
    fields missing from the schema), no record field the schema does not declare, the records of a fixed small scale
-   equal to the committed `expected_records` (ignoring order), two full refresh reads giving the same records,
+   equal to the committed `integration_tests/expected_records.jsonl` of the connector folder (ignoring order), the
+   committed configured catalog naming every discovered stream as discovered, nothing read again from the committed
+   abnormal (future) state, the committed sample and invalid configs valid for the spec, two full refresh reads giving
+   the same records,
    incremental state never going backwards, within a read or from one read to the next, and progress visible per
    stream (status traces and log lines). And the stream table of each connector page (docs/) is the discovered
    catalog's.
@@ -16,7 +19,8 @@
 Not repeated here (see test_mailchimp.py, test_campaign_monitor.py): records against the sandbox's ground truth, reads
 after changes, resumed syncs, faults, secrets in debug logs.
 
-The committed expected records are regenerated (after a deliberate change of the sandboxes or connectors) with
+The committed expected records, configured catalogs and abnormal states (in source_*/integration_tests/) are
+regenerated, after a deliberate change of the sandboxes or connectors, with
 `.venv/bin/python -m integration_tests.test_standard_suite --write-expected-records`.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -44,7 +49,9 @@ from boltons.typeutils import classproperty
 from integration_tests.harness import SourceRun, configured_catalog, run_source
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCEPTANCE = Path(__file__).resolve().parent / "acceptance"
+# command -> the connector folder (Airbyte's layout: acceptance-test-config.yml, integration_tests/)
+FOLDERS = {"source-mailchimp": ROOT / "source_mailchimp", "source-campaign-monitor": ROOT / "source_campaign_monitor"}
+ACCEPTANCE_TEST_CONFIG = "acceptance-test-config.yml"
 # The configs of this session's sandboxes (see the scenario files): one directory per process, made at import, since
 # the scenarios are collected before any fixture runs.
 SESSION_CONFIGS = Path(tempfile.mkdtemp(prefix="standard-suite-"))
@@ -69,10 +76,7 @@ def _mailchimp_configs(sb: Any) -> dict[str, dict[str, Any]]:
             },
             "sandbox_url": sb.url,
         },
-        "invalid_config.json": {
-            "credentials": {"auth_type": "apikey", "apikey": f"{'0' * 32}-{sb.dc}"},
-            "sandbox_url": sb.url,
-        },
+        "invalid_config.json": committed_config("source-mailchimp", "invalid_config.json", sb),
     }
 
 
@@ -88,8 +92,13 @@ def _campaign_monitor_configs(sb: Any) -> dict[str, dict[str, Any]]:
             },
             "sandbox_url": sb.url,
         },
-        "invalid_config.json": {"credentials": {"auth_type": "api_key", "api_key": "0" * 48}, "sandbox_url": sb.url},
+        "invalid_config.json": committed_config("source-campaign-monitor", "invalid_config.json", sb),
     }
+
+
+def committed_config(command: str, name: str, sb: Any) -> dict[str, Any]:
+    """A config committed in the connector folder's integration_tests/, pointed at this sandbox."""
+    return {**json.loads((FOLDERS[command] / "integration_tests" / name).read_text()), "sandbox_url": sb.url}
 
 
 def _source_mailchimp(config: dict[str, Any]) -> Any:
@@ -110,11 +119,11 @@ def _source_campaign_monitor(config: dict[str, Any]) -> Any:
 class _StandardSuite(DeclarativeSourceTestSuite):
     """The CDK's declarative source suite pointed at one of our connectors.
 
-    What is set explicitly instead of found: the connector root (the package directory: the CDK's search lands on the
-    repository root, whose metadata.yaml holds two YAML documents, one per connector), the connector's name, and the
-    scenario file (integration_tests/acceptance/, with config paths moved into this session's directory). The
-    connector is our source class (the one the console script runs, with its additions to the manifest) rather than
-    the manifest alone."""
+    What is set explicitly instead of found: the connector root (the connector folder: the CDK's search from this file
+    would land on the repository root, whose metadata.yaml describes the Python image), the connector's name, and the
+    scenario file's config paths (moved into this session's directory). The connector is our source class (the one
+    the console script runs, with its additions to the manifest) rather than the manifest alone, which runs only on
+    the stock runtime once the components are bundled (docs/airbyte-native.md)."""
 
     package: str
     scenario_file: Path
@@ -188,14 +197,14 @@ class _StandardSuite(DeclarativeSourceTestSuite):
 
 class TestMailchimpStandardSuite(_StandardSuite):
     package = "source_mailchimp"
-    scenario_file = ACCEPTANCE / "mailchimp.yml"
+    scenario_file = FOLDERS["source-mailchimp"] / ACCEPTANCE_TEST_CONFIG
     make_configs = staticmethod(_mailchimp_configs)
     make_source = staticmethod(_source_mailchimp)
 
 
 class TestCampaignMonitorStandardSuite(_StandardSuite):
     package = "source_campaign_monitor"
-    scenario_file = ACCEPTANCE / "campaign_monitor.yml"
+    scenario_file = FOLDERS["source-campaign-monitor"] / ACCEPTANCE_TEST_CONFIG
     make_configs = staticmethod(_campaign_monitor_configs)
     make_source = staticmethod(_source_campaign_monitor)
 
@@ -236,8 +245,8 @@ DOCS = {
 
 CONNECTORS = {
     # command: (scenario file, configs)
-    "source-mailchimp": (ACCEPTANCE / "mailchimp.yml", _mailchimp_configs),
-    "source-campaign-monitor": (ACCEPTANCE / "campaign_monitor.yml", _campaign_monitor_configs),
+    "source-mailchimp": (FOLDERS["source-mailchimp"] / ACCEPTANCE_TEST_CONFIG, _mailchimp_configs),
+    "source-campaign-monitor": (FOLDERS["source-campaign-monitor"] / ACCEPTANCE_TEST_CONFIG, _campaign_monitor_configs),
 }
 
 
@@ -290,7 +299,45 @@ def record_multiset(run: SourceRun) -> Counter:
 
 
 def expected_records_path(command: str) -> Path:
-    return ACCEPTANCE / scenario_settings(CONNECTORS[command][0])["expected_records"]
+    return FOLDERS[command] / scenario_settings(CONNECTORS[command][0])["expected_records"]
+
+
+def configured_catalog_path(command: str) -> Path:
+    return FOLDERS[command] / "integration_tests" / "configured_catalog.json"
+
+
+def abnormal_state_path(command: str) -> Path:
+    return FOLDERS[command] / "integration_tests" / "abnormal_state.json"
+
+
+def write_secrets(command: str, sb: Any, directory: Path) -> list[Path]:
+    """Writes the `secrets/<name>.json` the connector's acceptance-test-config.yml names, for this sandbox, into
+    `directory` (for `airbyte-cdk connector test`, which reads them from the connector folder)."""
+    scenario_file, make_configs = CONNECTORS[command]
+    configs = make_configs(sb)
+    written = []
+    for declared in declared_config_paths(scenario_file):
+        target = directory / declared.removeprefix("secrets/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(configs[declared.removeprefix("secrets/")]))
+        written.append(target)
+    return written
+
+
+def future_state(state: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The final state of a read with every date moved to 2099 (same format): Airbyte's abnormal state, after
+    which an incremental read has nothing left to emit."""
+
+    def move(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: move(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [move(v) for v in node]
+        if isinstance(node, str) and re.match(r"\d{4}-\d{2}-\d{2}", node):
+            return "2099" + node[4:]
+        return node
+
+    return [move(message) for message in state]
 
 
 def test_discovered_catalog_has_none_of_the_problems_the_suite_only_warns_about(legacy):
@@ -334,7 +381,7 @@ def test_records_at_the_scenario_scale_equal_the_committed_expected_records(lega
     assert not missing and not unexpected, (
         f"{sum(missing.values())} expected records not read, {sum(unexpected.values())} read but not expected; "
         f"streams: {sorted({s for s, _ in missing} | {s for s, _ in unexpected})}. If the change is deliberate, "
-        "regenerate with `python -m integration_tests.test_standard_suite --write-expected-records`."
+        "regenerate with `.venv/bin/python -m integration_tests.test_standard_suite --write-expected-records`."
     )
 
 
@@ -439,10 +486,44 @@ def test_an_incremental_read_from_the_last_state_does_not_move_any_cursor_back_o
         )
 
 
+def catalog_entry_shape(entry: dict[str, Any]) -> tuple:
+    stream = entry["stream"]
+    return (stream["name"], tuple(stream["supported_sync_modes"]), json.dumps(stream.get("source_defined_primary_key")),
+            json.dumps(stream.get("default_cursor_field")), entry["sync_mode"])
+
+
+def test_the_committed_configured_catalog_configures_every_discovered_stream_as_discovered(legacy):
+    """The standard tests read the streams the catalog names (with the schemas discover reports); here, the names,
+    sync modes, keys and cursors must be discover's too. Schemas are not compared: regenerate after a schema change."""
+    committed = json.loads(configured_catalog_path(legacy.command).read_text())
+    expected = configured_catalog(legacy.catalog, sync_mode="incremental")
+    assert sorted(map(catalog_entry_shape, committed["streams"])) == sorted(map(catalog_entry_shape, expected["streams"]))
+
+
+def test_an_incremental_read_from_the_committed_abnormal_state_emits_nothing(legacy):
+    state = json.loads(abnormal_state_path(legacy.command).read_text())
+    assert {s["stream"]["stream_descriptor"]["name"] for s in state} == {s["name"] for s in legacy.incremental_streams()}
+    run = legacy.read("abnormal state", sync_mode="incremental", state=state)
+    counts = {stream: len(run.records(stream)) for stream in (s["name"] for s in legacy.incremental_streams())}
+    assert counts == dict.fromkeys(counts, 0)
+
+
+@pytest.mark.parametrize("name", ["sample_config.json", "invalid_config.json"])
+def test_the_committed_configs_are_valid_for_the_spec(legacy, name, tmp_path):
+    import jsonschema
+
+    spec = run_source(legacy.command, "spec", tmp_path).spec()
+    config = json.loads((FOLDERS[legacy.command] / "integration_tests" / name).read_text())
+    jsonschema.validate(config, spec["connectionSpecification"])
+
+
 # --- regenerating the expected records --------------------------------------------------------------------------------
 
 
 def write_expected_records() -> None:
+    """Writes, per connector folder, integration_tests/expected_records.jsonl (a full refresh read of the scenario's
+    sandbox), configured_catalog.json (discover, incremental where supported) and abnormal_state.json (the final state
+    of an incremental read, moved to 2099)."""
     for command, (scenario_file, make_configs) in CONNECTORS.items():
         with start_sandbox(scenario_file) as sb, tempfile.TemporaryDirectory() as workdir:
             checks = LegacyChecks(command, sb, Path(workdir))
@@ -450,10 +531,20 @@ def write_expected_records() -> None:
                 (m["record"]["stream"], comparable(m["record"]["data"]))
                 for m in checks.read("expected").of_type("RECORD")
             )
+            incremental = checks.read("incremental", sync_mode="incremental")
         path = expected_records_path(command)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f'{{"stream": {json.dumps(stream)}, "data": {data}}}\n' for stream, data in records))
         print(f"{path.relative_to(ROOT)}: {len(records)} records")
+        catalog = configured_catalog(checks.catalog, sync_mode="incremental")
+        configured_catalog_path(command).write_text(json.dumps(catalog, indent=2) + "\n")
+        print(f"{configured_catalog_path(command).relative_to(ROOT)}: {len(catalog['streams'])} streams")
+        incremental_streams = {stream["name"] for stream in checks.incremental_streams()}
+        state = future_state(
+            [s for s in incremental.final_state() if s["stream"]["stream_descriptor"]["name"] in incremental_streams]
+        )
+        abnormal_state_path(command).write_text(json.dumps(state, indent=2) + "\n")
+        print(f"{abnormal_state_path(command).relative_to(ROOT)}: {len(state)} streams")
 
 
 if __name__ == "__main__":
