@@ -231,3 +231,34 @@ def test_injected_components_need_the_unsafe_code_flag(stock, api, connector, tm
     )
     assert run.returncode != 0
     assert "AIRBYTE_ENABLE_UNSAFE_CODE" in run.output, run.output
+
+
+# What injected code cannot do that an imported module can: the CDK exec()s the text into a fresh module object
+# before registering it in sys.modules, and that module has no file.
+INJECTION_LIMITS = {
+    # dataclasses resolves string annotations through sys.modules[cls.__module__], not registered yet
+    "future-annotations-dataclass": (
+        "from __future__ import annotations\nfrom dataclasses import InitVar\n" + COMPONENTS.replace(
+            "class AddNameLength(RecordTransformation):\n",
+            "class AddNameLength(RecordTransformation):\n    parameters: InitVar[Mapping[str, Any]] = None\n",
+        ),
+        "'NoneType' object has no attribute '__dict__'",
+    ),
+    # data files beside components.py (timezones.json) cannot be found from __file__
+    "dunder-file": (
+        "from pathlib import Path\nHERE = Path(__file__).parent\n" + COMPONENTS,
+        "name '__file__' is not defined",
+    ),
+}
+
+
+@pytest.mark.parametrize("limit", INJECTION_LIMITS)
+def test_code_that_imports_as_a_module_but_fails_when_injected(stock, api, connector, tmp_path, limit):
+    manifest, components = connector
+    text, error = INJECTION_LIMITS[limit]
+    components.write_text(text)
+    image = run_stock(manifest, components, "check", tmp_path, config=config(api), mode="image")
+    assert image.connection_status() == {"status": "SUCCEEDED"}, image.output
+    injected = run_stock(manifest, components, "check", tmp_path, config=config(api))
+    assert injected.returncode != 0
+    assert error in injected.output, injected.output
