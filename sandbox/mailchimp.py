@@ -94,6 +94,14 @@ e-mail addresses (so the same member ids) in two lists, interests on two lists; 
 are segment ids) and members carry them in ``tags``; 20 campaigns (15 sent + 1 sent without open/click tracking, 3 drafts
 (status ``save``, one plaintext), 1 scheduled); email activity mostly within 30 days of the send, with a burst of opens in
 the same second; unsubscribes; 5 automations (one never started: ``start_time`` "").
+Unset dates are "" as the real API sends them (drafts' ``send_time``, ``stats.campaign_last_sent`` of a list never sent
+to, ``opens.last_open`` without opens, ``ab_split_opts.send_time_a``, a timewarp zone's ``last_click``, ...); segment
+members alone use null. Objects only some records have: an A/B split campaign (``ab_split_opts``, report ``ab_split``),
+a sent RSS campaign (``rss_opts``, report ``rss_last_send``), a multivariate draft (``variate_settings``), a timewarp
+campaign (report ``timewarp``), one with Salesforce/Capsule tracking, two sent to segments, one with delivery status; the
+third list has GDPR fields and a store (members' ``marketing_permissions``, ``stats.ecommerce_data``); VIP members with
+a phone have SMS fields; about 2% of members have a ``last_note``. None of these draws from the random sequence: the rest
+of the data is the same as without them.
 
 Behaviour (as documented by Mailchimp, or as observed and noted in the connectors' issues)
 -------------------------------------------------------------------------------------------
@@ -170,6 +178,18 @@ COUNTRIES = [("US", "America/New_York", -5, "NY"), ("DE", "Europe/Berlin", 1, "B
              ("GB", "Europe/London", 0, "LND"), ("JP", "Asia/Tokyo", 9, "13"), ("BR", "America/Sao_Paulo", -3, "SP"),
              ("", "", 0, "")]
 SOURCES = ["Import", "API - Generic", "Admin Add", "Hosted Signup Form", "Embedded Form"]
+
+
+# Campaigns (by their index in the generation plan) with what only some campaigns have: their type's options
+# (ab_split_opts, rss_opts, variate_settings), timewarp, integrations, a segment, delivery status.
+CAMPAIGN_TYPES = {7: "absplit", 11: "rss", 16: "plaintext", 17: "variate"}
+TIMEWARP_CAMPAIGN = 9
+SALESFORCE_CAMPAIGN = 0
+SEGMENT_CAMPAIGN = 2
+PREBUILT_SEGMENT_CAMPAIGN = 4
+DELIVERY_STATUS_CAMPAIGN = 1
+MARKETING_PERMISSION_ID = "8e1ffb2a8a"
+SOCIAL_CARD_IMAGE = "https://cdn-images.mailchimp.com/monkey_rewards/grow-business-banner-2.png"
 
 
 def iso(moment: datetime) -> str:
@@ -381,7 +401,7 @@ class MailchimpData:
                 "visibility": "prv" if index else "pub",
                 "double_optin": index == 1,
                 "has_welcome": False,
-                "marketing_permissions": False,
+                "marketing_permissions": index == 2,
                 "modules": [],
                 "stats": {},
             }
@@ -548,6 +568,15 @@ class MailchimpData:
         if status == "unsubscribed":
             member["unsubscribe_reason"] = rng.choice(["N/A (Unsubscribed by admin)", "Did not signup for list",
                                                        "No longer interested", "Autres raisons – trop d’e-mails"])
+        if merge_fields["PHONE"] and member["vip"]:  # the few who also subscribed to SMS
+            member.update(sms_phone_number=merge_fields["PHONE"], sms_subscription_status="subscribed",
+                          sms_subscription_last_updated=opted)
+        if lst["marketing_permissions"]:  # a list with GDPR fields, connected to a store
+            member["marketing_permissions"] = [{"marketing_permission_id": MARKETING_PERMISSION_ID, "text": "Email",
+                                                "enabled": status == "subscribed"}]
+            member["stats"]["ecommerce_data"] = {"total_revenue": member["member_rating"] * 12.5,
+                                                 "number_of_orders": member["member_rating"] - 1,
+                                                 "currency_code": "USD"}
         if rng.random() < 0.02:
             member["last_note"] = {"note_id": self.ids.integer(), "created_at": changed,
                                    "created_by": "Sam Sandbox", "note": "Called about the invoice ☎"}
@@ -564,6 +593,7 @@ class MailchimpData:
             "id": member["id"],
             "email_address": member["email_address"],
             "unique_email_id": member["unique_email_id"],
+            "full_name": nulled(member["full_name"]),
             "email_type": member["email_type"],
             "status": member["status"],
             "merge_fields": {k: nulled(v) for k, v in member["merge_fields"].items()},
@@ -571,7 +601,7 @@ class MailchimpData:
         if "interests" in member:
             view["interests"] = dict(member["interests"])
         view.update({
-            "stats": dict(member["stats"]),
+            "stats": {k: v for k, v in member["stats"].items() if k != "ecommerce_data"},
             "ip_signup": nulled(member["ip_signup"]),
             "timestamp_signup": nulled(member["timestamp_signup"]),
             "ip_opt": nulled(member["ip_opt"]),
@@ -582,8 +612,10 @@ class MailchimpData:
             "vip": member["vip"],
             "email_client": nulled(member["email_client"]),
             "location": location,
-            "list_id": member["list_id"],
         })
+        if "last_note" in member:
+            view["last_note"] = dict(member["last_note"])
+        view["list_id"] = member["list_id"]
         return view
 
     def in_segment(self, segment: dict, member: dict) -> bool:
@@ -648,14 +680,14 @@ class MailchimpData:
                 created = BOUNDARY
             self._add_campaign(lst, status, created, emails_per_campaign,
                                no_activity=(c_index == 5), on_boundary=(c_index == 3),
-                               ctype="plaintext" if c_index == 16 else "regular")
+                               ctype=CAMPAIGN_TYPES.get(c_index, "regular"), variant=c_index)
         self.data["campaigns"].sort(key=lambda c: c["create_time"])
         order = {c["id"]: i for i, c in enumerate(self.data["campaigns"])}
         self.data["reports"].sort(key=lambda r: order[r["id"]])
 
     def _add_campaign(self, lst: dict, status: str, created: str, n_emails: int, no_activity: bool = False,
                       on_boundary: bool = False, ctype: str = "regular", activity_until: datetime | None = None,
-                      send_time: str | None = None) -> dict:
+                      send_time: str | None = None, variant: int | None = None) -> dict:
         rng = self.rng
         campaign_id = self.ids.hex(10)
         created_dt = datetime.fromisoformat(created)
@@ -679,7 +711,7 @@ class MailchimpData:
             "long_archive_url": f"https://{DC}.campaign-archive.com/?u={self.account_id}&id={campaign_id}",
             "status": status,
             "emails_sent": 0,
-            "send_time": send_time,
+            "send_time": send_time or "",  # "" until it is sent or scheduled, as the API answers
             "content_type": rng.choice(["template", "multichannel", "html"]),
             "needs_block_refresh": False,
             "resendable": status == "sent",
@@ -694,6 +726,7 @@ class MailchimpData:
                          "goal_tracking": False, "ecomm360": False, "google_analytics": "", "clicktale": ""},
             "delivery_status": {"enabled": False},
         }
+        self._campaign_options(campaign, variant, send_time)
         self.data["campaigns"].append(campaign)
         if status != "sent":
             return campaign
@@ -729,6 +762,54 @@ class MailchimpData:
         self.data["reports"].append(self._report(campaign))
         self._refresh_summary(campaign)
         return campaign
+
+    def _campaign_options(self, campaign: dict, variant: int | None, send_time: str | None) -> None:
+        """The objects only some campaigns have, as the API returns them (no random draw: the rest of the data does
+        not move). Unset dates in them are "", as everywhere in the API."""
+        sent = campaign["status"] == "sent"
+        campaign["social_card"] = {"image_url": SOCIAL_CARD_IMAGE, "description": "", "title": ""}
+        if campaign["type"] == "absplit":
+            campaign["ab_split_opts"] = {"split_test": "subject", "pick_winner": "opens", "wait_units": "hours",
+                                         "wait_time": 4, "split_size": 10, "from_name_a": "", "from_name_b": "",
+                                         "reply_email_a": "", "reply_email_b": "",
+                                         "subject_a": campaign["settings"]["subject_line"] + " (A)",
+                                         "subject_b": campaign["settings"]["subject_line"] + " (B)",
+                                         "send_time_a": "", "send_time_b": "", "send_time_winner": ""}
+        elif campaign["type"] == "rss":
+            campaign["rss_opts"] = {"feed_url": "https://example.com/feed.xml", "frequency": "weekly",
+                                    "schedule": {"hour": 9, "daily_send": {day: day in ("monday", "thursday") for day in
+                                                 ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday",
+                                                  "saturday")},
+                                                 "weekly_send_day": "monday", "monthly_send_date": 1},
+                                    "last_sent": send_time if sent else "", "constrain_rss_img": True}
+        elif campaign["type"] == "variate":
+            combination = email_hash(campaign["id"])[:10]
+            campaign["variate_settings"] = {
+                "winning_combination_id": "", "winning_campaign_id": "", "winner_criteria": "opens",
+                "wait_time": 240, "test_size": 20, "subject_lines": ["Summer offer ☀", "Your summer offer"],
+                "send_times": [], "from_names": ["Sandbox"], "reply_to_addresses": ["news@example.com"],
+                "contents": ["Default"], "combinations": [
+                    {"id": combination, "subject_line": 0, "send_time": 0, "from_name": 0, "reply_to": 0,
+                     "content_description": 0, "recipients": 0},
+                    {"id": combination[::-1], "subject_line": 1, "send_time": 0, "from_name": 0, "reply_to": 0,
+                     "content_description": 0, "recipients": 0}]}
+        if variant == TIMEWARP_CAMPAIGN:
+            campaign["settings"]["timewarp"] = True
+        if variant == SALESFORCE_CAMPAIGN:  # an account with the Salesforce and Capsule integrations connected
+            campaign["tracking"].update(salesforce={"campaign": True, "notes": False}, capsule={"notes": False})
+            campaign["settings"]["auto_fb_post"] = ["101881234567890"]
+        if variant == SEGMENT_CAMPAIGN:
+            saved = next((seg for seg in self.data["segments"][campaign["recipients"]["list_id"]]
+                          if seg["type"] == "saved"), None)
+            if saved is not None:
+                campaign["recipients"]["segment_opts"] = {"saved_segment_id": saved["id"], **saved["options"]}
+                campaign["recipients"]["segment_text"] = f"<p class='!margin--lv0 display--inline'>Contacts match</p> {saved['name']}"
+        if variant == PREBUILT_SEGMENT_CAMPAIGN:
+            campaign["recipients"]["segment_opts"] = {"prebuilt_segment_id": "subscribers-new", "match": "all",
+                                                      "conditions": []}
+        if variant == DELIVERY_STATUS_CAMPAIGN and sent:
+            campaign["delivery_status"] = {"enabled": True, "can_cancel": False, "status": "delivered",
+                                           "emails_sent": 0, "emails_canceled": 0}
 
     def _add_activity(self, entry: dict, start: datetime, end: datetime, n: int) -> list[dict]:
         rng = self.rng
@@ -774,6 +855,7 @@ class MailchimpData:
             "abuse_reports": 0,
             "unsubscribed": 0,
             "send_time": campaign["send_time"],
+            **({"rss_last_send": campaign["rss_opts"]["last_sent"]} if "rss_opts" in campaign else {}),
             "bounces": {"hard_bounces": 0, "soft_bounces": 0, "syntax_errors": 0},
             "forwards": {"forwards_count": 0, "forwards_opens": 0},
             "opens": {"opens_total": 0, "unique_opens": 0, "open_rate": 0, "last_open": ""},
@@ -788,7 +870,7 @@ class MailchimpData:
             "share_report": {"share_url": f"https://{DC}.campaign-archive.com/?u={self.account_id}&id={campaign['id']}",
                              "share_password": "freddielikesyou"},
             "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0, "currency_code": "USD"},
-            "delivery_status": {"enabled": False},
+            "delivery_status": dict(campaign["delivery_status"]),
         }
 
     def _refresh_summary(self, campaign: dict) -> None:
@@ -801,14 +883,26 @@ class MailchimpData:
         clickers = {e["email_id"] for e in emails if any(a["action"] == "click" for a in e["activity"])}
         bounces = [a.get("type") for e in emails for a in e["activity"] if a["action"] == "bounce"]
         sent = max(campaign["emails_sent"], 1)
-        report["opens"] = {"opens_total": len(opens), "unique_opens": len(openers),
-                           "open_rate": round(len(openers) / sent, 4), "last_open": max(opens, default="")}
+        # The sandbox has no opens from privacy proxies: the proxy-excluded figures equal the others.
+        report["opens"] = {"opens_total": len(opens), "proxy_excluded_opens": len(opens),
+                           "unique_opens": len(openers), "proxy_excluded_unique_opens": len(openers),
+                           "open_rate": round(len(openers) / sent, 4),
+                           "proxy_excluded_open_rate": round(len(openers) / sent, 4),
+                           "last_open": max(opens, default="")}
         report["clicks"] = {"clicks_total": len(clicks), "unique_clicks": len(clickers),
                             "unique_subscriber_clicks": len(clickers), "click_rate": round(len(clickers) / sent, 4),
                             "last_click": max(clicks, default="")}
         report["bounces"] = {"hard_bounces": bounces.count("hard"), "soft_bounces": bounces.count("soft"),
                              "syntax_errors": 0}
         report["unsubscribed"] = len(self.data["unsubscribes"][campaign["id"]])
+        report["list_stats"]["proxy_excluded_open_rate"] = report["list_stats"]["open_rate"]
+        if report["delivery_status"].get("enabled"):
+            report["delivery_status"]["emails_sent"] = campaign["delivery_status"]["emails_sent"] = campaign["emails_sent"]
+        if campaign["type"] == "absplit":
+            report["ab_split"] = {side: self._group_stats(emails[index::2], campaign["id"]) for index, side in
+                                  enumerate("ab")}
+        if campaign["settings"]["timewarp"]:
+            report["timewarp"] = self._timewarp(emails)
         # the first 24 hours after the send, hour by hour
         start = datetime.fromisoformat(campaign["send_time"]).replace(minute=0, second=0)
         hours = [iso(start + timedelta(hours=h)) for h in range(25)]
@@ -818,6 +912,7 @@ class MailchimpData:
         report["timeseries"] = [
             {"timestamp": hours[h], "emails_sent": campaign["emails_sent"] if h == 0 else 0,
              "unique_opens": sum(1 for t in first_opens if hours[h] <= t < hours[h + 1]),
+             "proxy_excluded_unique_opens": sum(1 for t in first_opens if hours[h] <= t < hours[h + 1]),
              "recipients_clicks": sum(1 for t in clicks_at if hours[h] <= t < hours[h + 1])}
             for h in range(24)]
         campaign["report_summary"] = {
@@ -825,6 +920,34 @@ class MailchimpData:
             "clicks": len(clicks), "subscriber_clicks": len(clickers), "click_rate": report["clicks"]["click_rate"],
             "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0},
         }
+
+    def _group_stats(self, emails: list[dict], campaign_id: str) -> dict:
+        """An A/B split group's figures (the API's ab_split.a / .b): its last_open is "" while nobody opened."""
+        unsubscribed = {u["email_id"] for u in self.data["unsubscribes"][campaign_id]}
+        opens = [a["timestamp"] for e in emails for a in e["activity"] if a["action"] == "open"]
+        return {"bounces": sum(1 for e in emails for a in e["activity"] if a["action"] == "bounce"),
+                "abuse_reports": 0, "unsubs": sum(1 for e in emails if e["email_id"] in unsubscribed),
+                "recipient_clicks": sum(1 for e in emails if any(a["action"] == "click" for a in e["activity"])),
+                "forwards": 0, "forwards_opens": 0, "opens": len(opens), "last_open": max(opens, default=""),
+                "unique_opens": sum(1 for e in emails if any(a["action"] == "open" for a in e["activity"]))}
+
+    def _timewarp(self, emails: list[dict]) -> list[dict]:
+        """A timewarp campaign's figures per time zone of its recipients: last_open / last_click "" where none."""
+        members = {m["id"]: m for ms in self.data["members"].values() for m in ms}
+        zones: dict[int, list[dict]] = {}
+        for entry in emails:
+            zones.setdefault(members[entry["email_id"]]["location"]["gmtoff"], []).append(entry)
+        groups = []
+        for offset in sorted(zones):
+            activity = [a for e in zones[offset] for a in e["activity"]]
+            opens = [a["timestamp"] for a in activity if a["action"] == "open"]
+            clicks = [a["timestamp"] for a in activity if a["action"] == "click"]
+            groups.append({"gmt_offset": offset, "opens": len(opens), "last_open": max(opens, default=""),
+                           "unique_opens": sum(1 for e in zones[offset] if any(a["action"] == "open" for a in e["activity"])),
+                           "clicks": len(clicks), "last_click": max(clicks, default=""),
+                           "unique_clicks": sum(1 for e in zones[offset] if any(a["action"] == "click" for a in e["activity"])),
+                           "bounces": sum(1 for a in activity if a["action"] == "bounce")})
+        return groups
 
     def _generate_automations(self) -> None:
         rng = self.rng

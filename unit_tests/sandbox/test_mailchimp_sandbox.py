@@ -599,3 +599,60 @@ def test_fields_reach_into_lists_nested_in_records(sb):
     assert set(body) == {"emails"}
     assert all(set(e) == {"email_id", "activity"} and all(set(a) == {"action"} for a in e["activity"])
                for e in body["emails"])
+
+
+# --- unset dates and the objects only some records have --------------------------------------------------------------
+
+
+def test_unset_dates_are_empty_strings_where_the_real_api_leaves_them_so(sb):
+    # Recorded responses: a draft campaign's send_time, a never-started automation's start_time, a pending member's
+    # timestamp_opt, a report without clicks' last_click, a list never sent to's campaign_last_sent are all "".
+    campaigns = get(sb, "/campaigns", {"count": 1000}).json()["campaigns"]
+    assert {c["send_time"] for c in campaigns if c["status"] == "save"} == {""}
+    assert all(c["send_time"] for c in campaigns if c["status"] in ("sent", "schedule"))
+    automations = get(sb, "/automations").json()["automations"]
+    assert {a["start_time"] for a in automations if a["status"] == "save"} == {""}
+    members = get(sb, f"/lists/{first_list(sb)['id']}/members", {"count": 1000}).json()["members"]
+    assert {m["timestamp_opt"] for m in members if m["status"] == "pending"} == {""}
+    assert "" in {m["timestamp_signup"] for m in members} and "" in {m["sms_subscription_last_updated"] for m in members}
+    empty = get(sb, f"/lists/{sb.empty_list_id}").json()
+    assert empty["stats"]["campaign_last_sent"] == "" and empty["stats"]["last_sub_date"] == ""
+
+
+def test_campaign_types_carry_their_options_with_empty_unset_dates(sb):
+    campaigns = {c["type"]: c for c in get(sb, "/campaigns", {"count": 1000}).json()["campaigns"]}
+    assert campaigns["absplit"]["ab_split_opts"]["split_test"] == "subject"
+    assert campaigns["absplit"]["ab_split_opts"]["send_time_a"] == ""
+    rss = campaigns["rss"]
+    assert rss["rss_opts"]["last_sent"] == rss["send_time"] and rss["rss_opts"]["schedule"]["hour"] == 9
+    variate = campaigns["variate"]["variate_settings"]
+    assert variate["winner_criteria"] == "opens" and len(variate["combinations"]) == 2
+    assert variate["winning_campaign_id"] == ""
+    assert "ab_split_opts" not in campaigns["regular"] and "rss_opts" not in campaigns["regular"]
+    assert all(c["social_card"]["image_url"] for c in campaigns.values())
+
+
+def test_reports_carry_ab_split_timewarp_and_proxy_excluded_figures(sb):
+    reports = get(sb, "/reports", {"count": 1000}).json()["reports"]
+    absplit = next(r for r in reports if r["type"] == "absplit")
+    assert set(absplit["ab_split"]) == {"a", "b"}
+    assert sum(absplit["ab_split"][side]["opens"] for side in "ab") == absplit["opens"]["opens_total"]
+    assert next(r for r in reports if r["type"] == "rss")["rss_last_send"]
+    timewarp = next(r for r in reports if r["timewarp"])
+    assert sum(zone["opens"] for zone in timewarp["timewarp"]) == timewarp["opens"]["opens_total"]
+    assert all(zone["last_open"] == "" for zone in timewarp["timewarp"] if zone["opens"] == 0)
+    assert all(r["opens"]["proxy_excluded_opens"] == r["opens"]["opens_total"] for r in reports)
+    assert all("ab_split" not in r for r in reports if r["type"] != "absplit")
+
+
+def test_segment_members_have_the_endpoints_own_fields_only(sb):
+    list_id = sb.data["lists"][0]["id"]
+    member_fields = set().union(*(m.keys() for m in sb.data["members"][list_id]))
+    segment_fields = set().union(*(m.keys() for s in sb.data["segments"][list_id]
+                                   for m in sb.data["segment_members"][s["id"]]))
+    assert {"full_name", "last_changed", "timestamp_opt", "list_id"} <= segment_fields
+    assert member_fields - segment_fields == {
+        "contact_id", "web_id", "tags", "tags_count", "source", "unsubscribe_reason",
+        "consents_to_one_to_one_messaging", "sms_phone_number", "sms_subscription_status",
+        "sms_subscription_last_updated",
+    } | ({"last_note"} if "last_note" not in segment_fields else set())
