@@ -63,14 +63,22 @@ REAL_API_HOST = "https://api.createsend.com"
 
 _TIMEZONE_NAMES: dict[str, str] = json.loads((Path(__file__).parent / "timezones.json").read_text(encoding="utf-8"))
 _GMT_OFFSET = re.compile(r"^\(GMT(?:([+-])(\d{1,2}):(\d{2}))?\)")
+# A mapped value for an offset no IANA region zone keeps today: "(GMT-04:30) Caracas" -> "UTC-04:30"
+_FIXED_OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
 
 
 def zone_for(time_zone_name: Optional[str]) -> tzinfo:
-    """The zone of a Campaign Monitor time-zone name: its IANA zone (daylight saving included) when the name is one of
-    the API's 97, else the fixed offset written in the name, with a warning; UTC (with a warning) when there is none."""
+    """The zone of a Campaign Monitor time-zone name: the zone mapped to it (an IANA zone, daylight saving included, or
+    a fixed "UTC-04:30") when the name is one of the API's 97, else the fixed offset written in the name, with a
+    warning; UTC (with a warning) when there is none."""
     name = (time_zone_name or "").strip()
     iana = _TIMEZONE_NAMES.get(name)
     if iana:
+        fixed = _FIXED_OFFSET.match(iana)
+        if fixed:
+            sign, hours, minutes = fixed.groups()
+            offset = timedelta(hours=int(hours), minutes=int(minutes))
+            return timezone(-offset if sign == "-" else offset, iana)
         return ZoneInfo(iana)
     match = _GMT_OFFSET.match(name)
     if match:

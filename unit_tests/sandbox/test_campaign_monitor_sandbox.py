@@ -174,6 +174,21 @@ def test_timezones_are_the_97_names_campaign_monitor_publishes(sb):
     assert len(sample("timezones.json")) == 97
 
 
+def test_each_time_zone_name_is_applied_with_the_standard_offset_its_label_states_today():
+    """The label is the evidence of the offset Campaign Monitor applies: each of the 97 names is given a zone that has
+    that offset in January or July 2025, whether or not the region named still keeps it (Chihuahua: -7, not -6)."""
+    from datetime import timedelta
+    from sandbox.campaign_monitor import TIME_ZONE_ZONES, zone_named
+
+    assert sorted(TIME_ZONE_ZONES) == sorted(sample("timezones.json"))
+    for name in TIME_ZONE_ZONES:
+        stated = timedelta(0)
+        if not name.startswith("(GMT)"):
+            stated = timedelta(hours=int(name[5:7]), minutes=int(name[8:10])) * (-1 if name[4] == "-" else 1)
+        zone = zone_named(name)
+        assert stated in {datetime(2025, month, 15, 12, tzinfo=zone).utcoffset() for month in (1, 7)}, name
+
+
 def test_clients_are_listed_with_their_id_and_name(sb):
     assert get(sb, "/clients.json").json() == sb.data["clients"]
     assert [c["ClientID"] for c in sb.data["clients"]] == sb.client_ids
