@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -353,7 +353,7 @@ def test_incremental_read_after_changes_returns_every_change(catalog, tmp_path):
                 for k in keys
             }
             assert expected_keys <= read_keys, stream
-        # only what changed, plus the boundary minute the API filter re-reads in each partition
+        # only what changed, plus the lookback window (15 minutes) before the boundary minute in each partition
         first_by_stream = first.records_by_stream()
         for stream, partition_key in (("campaign_opens", "CampaignID"), ("list_active_subscribers", "ListID")):
             old = {key_of(stream, r) for r in first_by_stream[stream]}
@@ -363,7 +363,35 @@ def test_incremental_read_after_changes_returns_every_change(catalog, tmp_path):
                 last_read[partition] = max(last_read.get(partition, ""), record["Date"])
             for record in got.get(stream, []):
                 if key_of(stream, record) in old:
-                    assert record["Date"][:16] == last_read[record[partition_key]][:16], (stream, record)
+                    last = datetime.fromisoformat(last_read[record[partition_key]]).replace(second=0)
+                    assert datetime.fromisoformat(record["Date"]) >= last - timedelta(minutes=15), (stream, record)
+
+
+def test_events_recorded_after_a_sync_in_or_before_its_cursor_minute_are_read_by_the_next_sync(catalog, tmp_path):
+    """The `date` filter keeps the cursor's own minute; an event logged late, dated minutes before the cursor, is read
+    again only thanks to the lookback window (15 minutes by default)."""
+    with CampaignMonitorSandbox(scale=0.1, seed=7) as sb:
+        configured = configured_catalog(catalog, streams=["campaign_opens"], sync_mode="incremental")
+        first = run_source(COMMAND, "read", tmp_path, config=api_key_config(sb), catalog=configured)
+        assert first.returncode == 0, first.output[-2000:]
+        cid = max((c for cs in sb.data["campaigns"].values() for c in cs), key=lambda c: len(sb.data["opens"][c["CampaignID"]]))["CampaignID"]
+        last = sb.data["opens"][cid][-1]
+        cursor_minute = datetime.strptime(last["Date"], "%Y-%m-%d %H:%M:%S")
+        added = []
+        for n, minutes_before in enumerate((0, 5)):
+            event = {**last, "EmailAddress": f"late{n}@example.com",
+                     "Date": (cursor_minute - timedelta(minutes=minutes_before)).strftime("%Y-%m-%d %H:%M:%S")}
+            sb.record_event("opens", cid, event)
+            added.append((cid, event["EmailAddress"], event["ListID"], sb.to_utc(cid, event["Date"])))
+        second = run_source(COMMAND, "read", tmp_path, config=api_key_config(sb), catalog=configured,
+                            state=first.final_state())
+        assert second.returncode == 0, second.output[-2000:]
+        read = {key_of("campaign_opens", r)[:4] for r in second.records_by_stream().get("campaign_opens", [])}
+        assert set(added) <= read
+        without_lookback = run_source(COMMAND, "read", tmp_path, config=api_key_config(sb, lookback_window_minutes=0),
+                                      catalog=configured, state=first.final_state())
+        read = {key_of("campaign_opens", r)[:4] for r in without_lookback.records_by_stream().get("campaign_opens", [])}
+        assert added[0] in read and added[1] not in read  # the cursor's minute is kept, the late event is not
 
 
 def test_incremental_campaign_recipients_reads_only_campaigns_not_read_before(catalog, tmp_path):

@@ -1054,6 +1054,14 @@ class CampaignMonitorSandbox(Sandbox):
 
     # --- changes between two syncs ----------------------------------------------------------------------------
 
+    def record_event(self, kind: str, campaign_id: str, event: dict[str, Any]) -> None:
+        """Records one event ("opens", "clicks", ...) of a campaign now, whatever its Date: an event logged after a
+        sync read the campaign but dated at or before what that sync read (the summary counts it from now on)."""
+        with self._lock:
+            self.data[kind][campaign_id].append(dict(event))
+            self.data[kind][campaign_id].sort(key=lambda r: r["Date"])
+            self._refresh_derived()
+
     def mutate(self) -> dict[str, set[Any]]:
         """Adds and changes data within one new day of the sandbox clock; see the module docstring for what and for
         the returned {stream: set of primary keys added or changed}."""

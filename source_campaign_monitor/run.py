@@ -138,6 +138,9 @@ def config_problems(config: Mapping[str, Any]) -> List[str]:
     num_workers = config.get("num_workers")
     if num_workers is not None and (not isinstance(num_workers, int) or isinstance(num_workers, bool) or not 1 <= num_workers <= 20):
         problems.append("num_workers: must be an integer from 1 to 20")
+    lookback = config.get("lookback_window_minutes")
+    if lookback is not None and (not isinstance(lookback, int) or isinstance(lookback, bool) or not 0 <= lookback <= 1440):
+        problems.append("lookback_window_minutes: must be an integer from 0 to 1440")
     sandbox_url = config.get("sandbox_url")
     if sandbox_url not in (None, "") and not is_loopback_http_url(sandbox_url):
         problems.append("sandbox_url: only an http:// URL on a loopback host (127.0.0.0/8, localhost, [::1]) is accepted")

@@ -99,9 +99,18 @@ def test_incremental_campaign_opens_send_the_partition_cursor_as_local_date_filt
     api.get(API + f"campaigns/{CAMPAIGN}/opens.json", json=page([]))
     partition = {"campaign_id": CAMPAIGN, "parent_slice": {"client_id": CLIENT}}
     state = partition_state("campaign_opens", partition, "Date", "2024-04-06T09:38:00+0000")
-    run("campaign_opens", api_key_config(), SyncMode.incremental, state)
+    run("campaign_opens", api_key_config(lookback_window_minutes=0), SyncMode.incremental, state)
     (request,) = requests_to(api, "/opens.json")
     assert request.qs["date"] == ["2024-04-06 20:38"]  # the boundary minute is read again
+
+
+def test_by_default_incremental_reads_start_15_minutes_before_the_partition_cursor(api):
+    api.get(API + f"campaigns/{CAMPAIGN}/opens.json", json=page([]))
+    partition = {"campaign_id": CAMPAIGN, "parent_slice": {"client_id": CLIENT}}
+    state = partition_state("campaign_opens", partition, "Date", "2024-04-06T09:38:00+0000")
+    run("campaign_opens", api_key_config(), SyncMode.incremental, state)
+    (request,) = requests_to(api, "/opens.json")
+    assert request.qs["date"] == ["2024-04-06 20:23"]
 
 
 def test_without_state_or_start_date_the_filter_starts_in_2000_and_with_start_date_at_it(api):

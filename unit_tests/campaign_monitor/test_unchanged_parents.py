@@ -81,7 +81,7 @@ def test_campaign_opens_incremental_sync_rereads_a_campaign_whose_summary_change
     before = fingerprint_of(summary(opened=39), FIELDS)
     output = run(["campaign_opens"], SyncMode.incremental, opens_state({CAMPAIGN: before}))
     (request,) = requests_to(api, "/opens.json")
-    assert request.qs["date"] == ["2024-04-07 10:00"]  # the stored cursor, in Sydney time
+    assert request.qs["date"] == ["2024-04-07 09:45"]  # the stored cursor less the 15-minute lookback, Sydney time
     assert [r.record.data["EmailAddress"] for r in output.records] == ["a@example.com"]
     assert final_state(output)["parent_state"] == {"campaign_activity": {CAMPAIGN: fingerprint_of(summary(), FIELDS)}}
 
