@@ -39,13 +39,12 @@ import logging
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, Deque, Iterable, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Deque, Iterable, Iterator, Optional, Tuple
 
 import requests
 
-from airbyte_cdk.sources.declarative.requesters.paginators.strategies import OffsetIncrement
 from airbyte_cdk.sources.types import Record, StreamSlice
+from connector_common.offset_pages import OffsetPagesReadAhead
 
 _pool_lock = threading.Lock()
 _pool: Optional[ThreadPoolExecutor] = None  # the worker pool of the concurrent read in progress
@@ -58,59 +57,6 @@ PAGES_AHEAD = 4
 # Requests of earlier pages a partition may make to join a page to the previous one (see PageJoiner).
 PAGE_REQUESTS_BACK_TO_JOIN = 10
 logger = logging.getLogger("airbyte")
-
-
-@dataclass
-class OffsetPagesReadAhead(OffsetIncrement):
-    """Offset pages that may be requested ahead (see the module). Subclasses say how to count a page's items and
-    where its total is; `overlap` and `dedupe_key` as in the module's docstring."""
-
-    overlap: int = 0
-    dedupe_key: Optional[str] = None
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        super().__post_init__(parameters)
-        self._parameters = parameters
-        self.overlap = int(self.overlap or 0)
-        if self.overlap and not self.dedupe_key:
-            raise ValueError("An overlap between pages needs a dedupe_key to drop the records read twice.")
-
-    def items_on_page(self, response: requests.Response) -> int:
-        """The items the API returned on this page (before any record filter or expansion)."""
-        raise NotImplementedError
-
-    def total_items(self, response: requests.Response) -> Optional[int]:
-        """The number of items the first page announced for the whole collection, if it did."""
-        raise NotImplementedError
-
-    def page_keys(self, response: requests.Response) -> list[Any]:
-        """The `dedupe_key` of each item of the page, in order."""
-        raise NotImplementedError
-
-    @property
-    def stream_name(self) -> str:
-        return str(self._parameters.get("name", "this stream"))
-
-    def fixed_page_size(self) -> Optional[int]:
-        size = self.get_page_size()
-        return int(size) if size else None
-
-    def next_page_token(
-        self,
-        response: requests.Response,
-        last_page_size: int,
-        last_record: Optional[Record],
-        last_page_token_value: Optional[Any] = None,
-        page_size_override: Optional[int] = None,
-        stream_slice: Optional[StreamSlice] = None,
-    ) -> Optional[Any]:
-        """For the CDK's own loop (a test read with page limits): pages one after the other, without overlap (the
-        CDK's loop would emit the overlapping records twice), counted in the page's items."""
-        items = self.items_on_page(response)
-        page_size = page_size_override or self.fixed_page_size()
-        if items == 0 or (page_size and items < page_size):
-            return None
-        return (last_page_token_value or 0) + items
 
 
 def read_pages_ahead(
@@ -247,7 +193,8 @@ def install() -> None:
         strategy = getattr(self._paginator, "pagination_strategy", None)
         pool = _worker_pool()
         if (
-            isinstance(strategy, OffsetPagesReadAhead)
+            # Not isinstance: the manifest's components hold their own copy of the class (see offset_pages).
+            getattr(strategy, "pages_can_be_read_ahead", False)
             and pool is not None
             and (strategy.fixed_page_size() or 0) > strategy.overlap
             and not self.additional_query_properties

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, MutableMapping, Optional
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from connector_common.saved_stream_state import drop_global_fallback  # noqa: F401  (run.py of Campaign Monitor)
 
 
 def cursor_formats(resolved_manifest: Mapping[str, Any]) -> dict[str, tuple[str, list[str]]]:
@@ -93,15 +94,3 @@ def check_saved_states(resolved_manifest: Mapping[str, Any], state_messages: Ite
                 "Reset the stream (or remove its state) to read it again in full.",
                 failure_type=FailureType.config_error,
             )
-
-
-def drop_global_fallback(stream_state: MutableMapping[str, Any]) -> None:
-    """Removes the CDK's global fallback (`state`: the newest cursor over all partitions) from a per-partition state.
-
-    The CDK starts a partition the previous sync did not see (a new list, a new campaign) from that fallback, which
-    would skip the new partition's records dated before it (a list imported with older subscribers). Without it, such
-    a partition starts from start_date, as on a first sync; partitions already seen keep their own cursor. A state
-    that the CDK switched to one global cursor (`use_global_cursor`) is left as it is."""
-    if "states" in stream_state and not stream_state.get("use_global_cursor"):
-        stream_state.pop("state", None)
-        stream_state.pop("lookback_window", None)

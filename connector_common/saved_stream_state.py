@@ -50,3 +50,34 @@ class KeepSavedStateForPartitionRouter(StateMigration):
 
     def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
         return stream_state
+
+
+def drop_global_fallback(stream_state: MutableMapping[str, Any]) -> None:
+    """Removes the CDK's global fallback (`state`: the newest cursor over all partitions) from a per-partition state.
+
+    The CDK starts a partition the previous sync did not see (a new list, a new campaign) from that fallback, which
+    would skip the new partition's records dated before it (a list imported with older subscribers). Without it, such
+    a partition starts from start_date, as on a first sync; partitions already seen keep their own cursor. A state
+    that the CDK switched to one global cursor (`use_global_cursor`) is left as it is."""
+    if "states" in stream_state and not stream_state.get("use_global_cursor"):
+        stream_state.pop("state", None)
+        stream_state.pop("lookback_window", None)
+
+
+@dataclass
+class StartNewPartitionsFromTheStartDate(StateMigration):
+    """A per-partition state without the CDK's global fallback cursor (see drop_global_fallback).
+
+    Why not YAML: the CDK offers no setting for where a partition the state does not know starts."""
+
+    config: Mapping[str, Any]
+    parameters: InitVar[Mapping[str, Any]]
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return "states" in stream_state and not stream_state.get("use_global_cursor") and (
+            "state" in stream_state or "lookback_window" in stream_state)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        migrated = dict(stream_state)
+        drop_global_fallback(migrated)
+        return migrated

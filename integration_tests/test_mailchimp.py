@@ -5,6 +5,7 @@ its discovered schema, an incremental read after changes, the email activity dat
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -15,6 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from connector_common.speedups import SWITCH as SPEEDUPS_SWITCH
 from integration_tests.harness import SourceRun, configured_catalog, run_source
 from sandbox.mailchimp import MailchimpSandbox
 from sandbox.server import FaultPlan
@@ -536,6 +538,8 @@ def test_email_activity_of_campaigns_with_more_than_a_page_of_recipients_is_read
         assert keyed(stream, run.records(stream)) == keyed(stream, expected_records(sb.data, discovered)[stream])
 
 
+@pytest.mark.skipif(os.environ.get(SPEEDUPS_SWITCH, "").lower() in ("0", "off", "false", "no"),
+                    reason="pages read ahead are a speed-up of our command, switched off in this run")
 def test_the_pages_of_a_large_list_are_requested_in_parallel_and_each_member_is_read_once(discovered, workdir):
     """A list is a chain of offset pages; once its first page has told the total, the next ones are requested
     together (connector_common.pages_read_ahead) instead of one round trip after the other."""

@@ -4,8 +4,6 @@ Each class says why YAML could not do it. They are deliberately small: the manif
 connector, these are its helpers.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import logging
 import random
@@ -19,10 +17,6 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
-from connector_common.json_body import json_loads
-from connector_common.pages_read_ahead import OffsetPagesReadAhead
-from connector_common.empty_dates_to_null import EmptyDatesToNull  # noqa: F401
-from connector_common.saved_stream_state import KeepSavedStateForPartitionRouter, saved_stream_state  # noqa: F401
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
@@ -38,6 +32,277 @@ from airbyte_cdk.sources.declarative.transformations.config_transformations.conf
 )
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there
+
+# connector_common/json_body.py
+import json
+from typing import Any
+
+import orjson
+
+
+def json_loads(body: bytes) -> Any:
+    """A response body parsed with orjson (half the CPU of json on these pages), or with json for what orjson refuses
+    but JSON allows: a lone surrogate escape such as "\\ud83d" (half an emoji, as some web forms cut it), which would
+    otherwise make a whole page undecodable. Raises ValueError for a body that is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+# connector_common/offset_pages.py
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import requests
+
+from airbyte_cdk.sources.declarative.requesters.paginators.strategies import OffsetIncrement
+from airbyte_cdk.sources.types import Record, StreamSlice
+
+
+@dataclass
+class OffsetPagesReadAhead(OffsetIncrement):
+    """Offset pages that may be requested ahead (see the module). Subclasses say how to count a page's items and
+    where its total is; `overlap` and `dedupe_key` as in the module's docstring."""
+
+    overlap: int = 0
+    dedupe_key: Optional[str] = None
+    pages_can_be_read_ahead = True  # what connector_common.pages_read_ahead looks for
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._parameters = parameters
+        self.overlap = int(self.overlap or 0)
+        if self.overlap and not self.dedupe_key:
+            raise ValueError("An overlap between pages needs a dedupe_key to drop the records read twice.")
+
+    def items_on_page(self, response: requests.Response) -> int:
+        """The items the API returned on this page (before any record filter or expansion)."""
+        raise NotImplementedError
+
+    def total_items(self, response: requests.Response) -> Optional[int]:
+        """The number of items the first page announced for the whole collection, if it did."""
+        raise NotImplementedError
+
+    def page_keys(self, response: requests.Response) -> list[Any]:
+        """The `dedupe_key` of each item of the page, in order."""
+        raise NotImplementedError
+
+    @property
+    def stream_name(self) -> str:
+        return str(self._parameters.get("name", "this stream"))
+
+    def fixed_page_size(self) -> Optional[int]:
+        size = self.get_page_size()
+        return int(size) if size else None
+
+    def next_page_token(
+        self,
+        response: requests.Response,
+        last_page_size: int,
+        last_record: Optional[Record],
+        last_page_token_value: Optional[Any] = None,
+        page_size_override: Optional[int] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> Optional[Any]:
+        """For the CDK's own loop (a test read with page limits): pages one after the other, without overlap (the
+        CDK's loop would emit the overlapping records twice), counted in the page's items."""
+        items = self.items_on_page(response)
+        page_size = page_size_override or self.fixed_page_size()
+        if items == 0 or (page_size and items < page_size):
+            return None
+        return (last_page_token_value or 0) + items
+
+# connector_common/saved_stream_state.py
+import copy
+from dataclasses import InitVar, dataclass
+from typing import Any, Mapping, MutableMapping, Optional
+
+from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
+
+SAVED_STATES_KEY = "__saved_stream_states"
+
+
+def saved_stream_state(config: Mapping[str, Any], stream_name: str) -> Mapping[str, Any]:
+    """The state the sync started from for `stream_name` ({} on a first sync, or when the stream has no such
+    migration)."""
+    states = config.get(SAVED_STATES_KEY) if isinstance(config, Mapping) else None
+    state = states.get(stream_name) if isinstance(states, Mapping) else None
+    return state if isinstance(state, Mapping) else {}
+
+
+@dataclass
+class KeepSavedStateForPartitionRouter(StateMigration):
+    """Keeps the stream's saved state, unchanged, where its partition router reads it (`saved_stream_state`).
+
+    Why not YAML: a declarative partition router is never given the stream's state; a state migration is, and runs
+    first. It migrates nothing: `should_migrate` keeps a copy and answers False, so the state reaches the cursor as it
+    was saved."""
+
+    config: MutableMapping[str, Any]
+    parameters: InitVar[Mapping[str, Any]]
+    declarative_stream: Optional[Any] = None
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._stream_name = str(getattr(self.declarative_stream, "name", None) or parameters.get("name") or "")
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        if isinstance(self.config, MutableMapping) and self._stream_name:
+            states = self.config.setdefault(SAVED_STATES_KEY, {})
+            states[self._stream_name] = copy.deepcopy(dict(stream_state or {}))
+        return False
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        return stream_state
+
+
+def drop_global_fallback(stream_state: MutableMapping[str, Any]) -> None:
+    """Removes the CDK's global fallback (`state`: the newest cursor over all partitions) from a per-partition state.
+
+    The CDK starts a partition the previous sync did not see (a new list, a new campaign) from that fallback, which
+    would skip the new partition's records dated before it (a list imported with older subscribers). Without it, such
+    a partition starts from start_date, as on a first sync; partitions already seen keep their own cursor. A state
+    that the CDK switched to one global cursor (`use_global_cursor`) is left as it is."""
+    if "states" in stream_state and not stream_state.get("use_global_cursor"):
+        stream_state.pop("state", None)
+        stream_state.pop("lookback_window", None)
+
+
+@dataclass
+class StartNewPartitionsFromTheStartDate(StateMigration):
+    """A per-partition state without the CDK's global fallback cursor (see drop_global_fallback).
+
+    Why not YAML: the CDK offers no setting for where a partition the state does not know starts."""
+
+    config: Mapping[str, Any]
+    parameters: InitVar[Mapping[str, Any]]
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return "states" in stream_state and not stream_state.get("use_global_cursor") and (
+            "state" in stream_state or "lookback_window" in stream_state)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        migrated = dict(stream_state)
+        drop_global_fallback(migrated)
+        return migrated
+
+# connector_common/empty_dates_to_null.py
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Dict, Mapping, Optional
+
+from airbyte_cdk.sources.declarative.extractors.type_transformer import TypeTransformer
+
+DATE_FORMATS = frozenset({"date-time", "date"})
+
+# A compiled schema: for each property that is or holds a date, (name, is_date, plan of its object's properties, plan
+# of its array's object items, whether its array's items are dates).
+Plan = tuple
+
+
+def _types(node: Mapping[str, Any]) -> set:
+    declared = node.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    return set(declared) if isinstance(declared, list) else set()
+
+
+def _is_date(node: Any) -> bool:
+    return isinstance(node, Mapping) and node.get("format") in DATE_FORMATS and "string" in _types(node)
+
+
+def compile_date_paths(schema: Mapping[str, Any]) -> Plan:
+    """The date properties of an object schema, nested objects and arrays of objects (or of dates) included. Only
+    branches that hold a date are kept: a record is then walked along those and nothing else."""
+    plan = []
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    for name, node in (properties or {}).items():
+        if not isinstance(node, Mapping):
+            continue
+        if _is_date(node):
+            plan.append((name, True, None, None, False))
+            continue
+        types = _types(node)
+        fields = compile_date_paths(node) if "object" in types else ()
+        items = node.get("items") if "array" in types else None
+        item_fields = compile_date_paths(items) if isinstance(items, Mapping) else ()
+        item_dates = _is_date(items)
+        if fields or item_fields or item_dates:
+            plan.append((name, False, fields or None, item_fields or None, item_dates))
+    return tuple(plan)
+
+
+def _nulled(obj: Dict[str, Any], plan: Plan, in_place: bool) -> Dict[str, Any]:
+    """`obj` with "" made None at the plan's dates. Nested objects and arrays are copied when something in them
+    changes, never modified: they belong to the parsed page, which may be served again."""
+    out = obj
+    for name, is_date, fields, item_fields, item_dates in plan:
+        value = obj.get(name)
+        if value is None:
+            continue
+        new: Any = value
+        if is_date:
+            if value == "":
+                new = None
+        elif type(value) is dict:
+            if fields:
+                new = _nulled(value, fields, False)
+        elif type(value) is list:
+            copied = None
+            for index, item in enumerate(value):
+                if item_dates and item == "":
+                    changed: Any = None
+                elif item_fields and type(item) is dict:
+                    changed = _nulled(item, item_fields, False)
+                else:
+                    continue
+                if changed is not item:
+                    if copied is None:
+                        copied = list(value)
+                    copied[index] = changed
+            if copied is not None:
+                new = copied
+        if new is not value:
+            if out is obj and not in_place:
+                out = dict(obj)
+            out[name] = new
+    return out
+
+
+@dataclass
+class EmptyDatesToNull(TypeTransformer):
+    """A RecordSelector's `schema_normalization` that turns "" into null wherever the stream's schema declares a date
+    (`format: date-time` or `date`), at any depth: in nested objects and in arrays of objects. Every other value,
+    "" included, is left as the API sent it; a real date is never touched.
+
+    Mailchimp sends "" for a date that is unset (a draft campaign's send_time, a pending member's timestamp_opt, a
+    report without opens' last_open); "" is not a date, so a destination typing the column as a timestamp would reject
+    or drop the record. YAML cannot express this: the CDK's `Default` normalization only casts values to the schema's
+    types (it keeps "" as a string) and walks every field of every record; a RemoveFields with a condition evaluates a
+    Jinja template per field per record and removes every "" rather than nulling the dates; AddFields would need each
+    date's path written out per stream. Here the schema is compiled once into the paths that hold dates, and each
+    record is walked along those only (a few dictionary look-ups per record)."""
+
+    parameters: InitVar[Optional[Mapping[str, Any]]] = None
+    _compiled: Dict[int, tuple] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self, parameters: Optional[Mapping[str, Any]]) -> None:
+        self._compiled = {}
+
+    def plan_for(self, schema: Mapping[str, Any]) -> Plan:
+        # The CDK hands the same (cached) schema object for every record of a stream; kept with its plan so that its
+        # id cannot be reused by another schema.
+        entry = self._compiled.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            entry = self._compiled[id(schema)] = (schema, compile_date_paths(schema))
+        return entry[1]
+
+    def transform(self, record: Dict[str, Any], schema: Mapping[str, Any]) -> None:
+        plan = self.plan_for(schema)
+        if plan:
+            _nulled(record, plan, True)
+
+# ---- end of the shared components
 
 logger = logging.getLogger("airbyte")
 
@@ -690,7 +955,8 @@ class CampaignsWithNewActivityPartitionRouter(SharedParentPartitionRouter):
             logger.info(f"{self._stream_name}: {skipped} campaign(s) whose report has not changed since they were read skipped.")
 
     def _fingerprint(self, extra: Mapping[str, Any]) -> str:
-        return orjson.dumps([extra.get(name) for name in self.FINGERPRINT_FIELDS]).decode()
+        # "" and null are the same unset time (the parent's records may or may not have been normalized)
+        return orjson.dumps([extra.get(name) if extra.get(name) != "" else None for name in self.FINGERPRINT_FIELDS]).decode()
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         return {self.STATE_KEY: {campaign_id: dict(entry) for campaign_id, entry in self._campaigns.items()}}

@@ -17,7 +17,8 @@ from typing import Any, List, Mapping, Optional
 
 import orjson
 
-from connector_common.saved_state import check_saved_states, drop_global_fallback
+from connector_common.packaged_manifest import manifest_for_package
+from connector_common.saved_state import check_saved_states
 from connector_common.speedups import switch_on_speedups
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
@@ -40,7 +41,8 @@ SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "author
 
 
 class SourceMailchimp(YamlDeclarativeSource):
-    """The declarative source over manifest.yaml, without the CDK's global fallback cursor in the saved states."""
+    """The declarative source over the connector folder's manifest.yaml and components.py, as the stock runtime runs
+    them (see connector_common.packaged_manifest)."""
 
     def __init__(
         self,
@@ -50,18 +52,11 @@ class SourceMailchimp(YamlDeclarativeSource):
         config_path: Optional[str] = None,
     ) -> None:
         super().__init__(
-            MANIFEST, catalog=catalog, config=config, state=_without_global_cursors(state), config_path=config_path
+            MANIFEST, catalog=catalog, config=config, state=state, config_path=config_path
         )
 
-
-def _without_global_cursors(state: Optional[List[AirbyteStateMessage]]) -> Optional[List[AirbyteStateMessage]]:
-    """The state messages without the CDK's global fallback cursor (see connector_common.saved_state)."""
-    for message in state or []:
-        stream = getattr(message, "stream", None)
-        values = getattr(getattr(stream, "stream_state", None), "__dict__", None) if stream else None
-        if isinstance(values, dict):
-            drop_global_fallback(values)
-    return state
+    def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Any:
+        return manifest_for_package(path_to_yaml_file, "source_mailchimp.components")
 
 
 def _print(message: AirbyteMessage) -> None:

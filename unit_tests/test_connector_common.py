@@ -3,7 +3,8 @@
 import pytest
 
 from connector_common.malloc import tune_malloc
-from connector_common.saved_state import cursor_formats, drop_global_fallback, state_problem
+from connector_common.saved_state import cursor_formats, state_problem
+from connector_common.saved_stream_state import drop_global_fallback
 from source_campaign_monitor.run import SourceCampaignMonitor
 from source_mailchimp.run import SourceMailchimp
 

@@ -10,7 +10,8 @@ from typing import Any, Callable, Optional
 import pytest
 
 from connector_common import pages_read_ahead
-from connector_common.pages_read_ahead import OffsetPagesReadAhead, read_pages_ahead
+from connector_common.offset_pages import OffsetPagesReadAhead
+from connector_common.pages_read_ahead import read_pages_ahead
 from airbyte_cdk.sources.types import StreamSlice
 
 
