@@ -64,7 +64,8 @@ each other list across the five states, ~15 sent campaigns (one sent to the empt
 recipients per campaign, opens, clicks, bounces, unsubscribes, spam complaints; about 33k records in all, linear in
 scale (at least 3 campaigns and 20 subscribers per list at small scales). Breaking cases: unicode names, empty Name /
 ReadsEmailWith / City, campaigns without Tags, bulk imports (many subscribers with the same Date), bursts of opens in
-one minute, two clicks of different URLs in the same minute by one subscriber, a subscriber in two lists, a campaign
+one minute, two clicks of different URLs in the same minute by one subscriber, per campaign one open and one click
+repeated identically within its minute (a re-open, a double click), a subscriber in two lists, a campaign
 sent to two lists, custom fields (repeated multi-select keys, unicode).
 
 `sb.data` (the ground truth, plain dicts/lists exactly as the API returns them; ids are 32 lower-case hex):
@@ -509,6 +510,12 @@ class _Generator:
             elif rng.random() < 0.008 or (share == 1.0 and not added["spam"] and len(added["opens"]) > 20):
                 at = after(opens[0], 60)
                 added["spam"].append({"EmailAddress": email, "ListID": list_id, "Date": self.local(client_id, at)})
+        # a re-open and a double click within one minute: the same subscriber, minute, URL, IP and place, as the API
+        # prints them (to the minute), so nothing but their order tells the two apart
+        for kind in ("opens", "clicks"):
+            if added[kind]:
+                first = added[kind][0]
+                added[kind].insert(1, dict(first))
         for kind, records in added.items():
             sb.data[kind][campaign_id].extend(records)
             sb.data[kind][campaign_id].sort(key=lambda r: r["Date"])

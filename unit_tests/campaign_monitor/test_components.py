@@ -335,3 +335,25 @@ def test_records_of_the_boundary_minute_read_again_by_the_next_page_are_dropped_
     assert emails(second, list_a) == ["z@e.com", "y@e.com"]
     assert emails(second, list_b) == ["y@e.com", "z@e.com", "y@e.com"]  # another partition remembers nothing of a
 
+
+
+def test_events_of_one_subscriber_in_one_minute_are_numbered_and_keep_distinct_keys():
+    from airbyte_cdk.sources.types import StreamSlice
+
+    from source_campaign_monitor.components import NumberEventsWithinTheirMinute
+
+    number = NumberEventsWithinTheirMinute(config={}, parameters={"occurrence_group": ["EmailAddress", "ListID", "URL"]})
+    partition = StreamSlice(partition={"campaign_id": "c"}, cursor_slice={})
+    click = {"EmailAddress": "a@example.com", "ListID": "l", "URL": "https://example.com", "Date": "2024-01-01T00:00:00+00:00"}
+    records = [dict(click), dict(click), {**click, "URL": "https://example.com/other"}, dict(click),
+               {**click, "Date": "2024-01-01T00:01:00+00:00"}]
+    for record in records:
+        number.transform(record, stream_slice=partition)
+    assert [r["Occurrence"] for r in records] == [0, 1, 0, 2, 0]
+    keys = {(r["EmailAddress"], r["ListID"], r["Date"], r["URL"], r["Occurrence"]) for r in records}
+    assert len(keys) == len(records)
+    # a later read of the same minute (the next sync's lookback) numbers it again from 0, in the same order
+    again, next_read = [dict(click), dict(click)], StreamSlice(partition={"campaign_id": "c"}, cursor_slice={})
+    for record in again:
+        number.transform(record, stream_slice=next_read)
+    assert [r["Occurrence"] for r in again] == [0, 1]
