@@ -161,18 +161,19 @@ def mailchimp_faulty_syncs(tmp_path_factory):
     plan = FaultPlan(rate=0.05, seed=1144, kinds=FAST_FAULTS, retry_after=1)
     with MailchimpSandbox(scale=SCALE, seed=2, faults=plan) as sb:
         secrets = mailchimp_secrets(sb)
-        catalog = configured_catalog(discover("source-mailchimp", mc.apikey_config(sb), workdir), sync_mode="incremental")
+        discovered = discover("source-mailchimp", mc.apikey_config(sb), workdir)
+        catalog = configured_catalog(discovered, sync_mode="incremental")
         full = run_debug("source-mailchimp", "read", workdir, "mailchimp-full", secrets,
                          config=mc.apikey_config(sb), catalog=catalog)
         full_faults = count_faults(sb.server)
-        full_expected = copy.deepcopy(mc.expected_records(sb.data))  # mutate() edits in place
+        full_expected = copy.deepcopy(mc.expected_records(sb.data, discovered))  # mutate() edits in place
         changed = sb.mutate()
         sb.server.reset_log()
         incremental = run_debug("source-mailchimp", "read", workdir, "mailchimp-incremental", secrets,
                                 config=mc.apikey_config(sb), catalog=catalog, state=full.final_state())
         incremental_faults = count_faults(sb.server)
         yield {"full": full, "incremental": incremental, "full_expected": full_expected, "changed": changed,
-               "expected": mc.expected_records(sb.data), "faults": (full_faults, incremental_faults)}
+               "expected": mc.expected_records(sb.data, discovered), "faults": (full_faults, incremental_faults)}
 
 
 @pytest.fixture(scope="module")
@@ -368,8 +369,9 @@ def delete_on_first_child_request(sb: Any, deletions: dict[str, Callable[[], Non
 def test_mailchimp_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_warning(tmp_path):
     streams = ["list_members", "tags", "reports_email_activity", "unsubscribes"]
     with MailchimpSandbox(scale=SCALE, seed=6) as sb:
-        catalog = configured_catalog(discover("source-mailchimp", mc.apikey_config(sb), tmp_path), streams)
-        expected = mc.expected_records(sb.data)
+        discovered = discover("source-mailchimp", mc.apikey_config(sb), tmp_path)
+        catalog = configured_catalog(discovered, streams)
+        expected = mc.expected_records(sb.data, discovered)
         list_id = max(sb.data["members"], key=lambda lid: len(sb.data["members"][lid]))
         campaign_id = max(sb.data["unsubscribes"], key=lambda cid: len(sb.data["unsubscribes"][cid]))
         assert sb.data["email_activity"].get(campaign_id) and sb.data["unsubscribes"][campaign_id]
@@ -422,8 +424,8 @@ def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_m
     of the largest list was read. Offset paging over a list that changes must not skip an unchanged member: no later
     incremental sync would read it again. The changed members are read by the next sync."""
     with MailchimpSandbox(scale=1, seed=3) as sb:  # lists of 1,000 to 3,000 members: several pages
-        catalog = configured_catalog(discover("source-mailchimp", mc.apikey_config(sb), tmp_path), ["list_members"],
-                                     sync_mode="incremental")
+        discovered = discover("source-mailchimp", mc.apikey_config(sb), tmp_path)
+        catalog = configured_catalog(discovered, ["list_members"], sync_mode="incremental")
         before = {(list_id, m["id"]) for list_id, members in sb.data["members"].items() for m in members}
         largest = max(sb.data["members"], key=lambda list_id: len(sb.data["members"][list_id]))
         assert len(sb.data["members"][largest]) > 1000  # more than one page
@@ -439,7 +441,7 @@ def test_mailchimp_members_changed_while_a_list_is_paged_through_make_no_other_m
         second = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-after-changes", mailchimp_secrets(sb),
                            config=mc.apikey_config(sb), catalog=catalog, state=first.final_state())
         assert second.returncode == 0, second.output[-3000:]
-        expected = {"list_members": mc.expected_records(sb.data)["list_members"]}
+        expected = {"list_members": mc.expected_records(sb.data, discovered)["list_members"]}
         destination = by_key([first, second], mailchimp_key, mailchimp_value)
         assert missing_or_wrong(expected, destination, mailchimp_key, mailchimp_value) == {}
 
