@@ -5,6 +5,10 @@
 #
 #   scripts/container.sh setup                 install podman/runc/debootstrap if missing, make the local base image once
 #   scripts/container.sh build CONNECTOR [TAG] build the image of source-mailchimp or source-campaign-monitor
+#   scripts/container.sh build-manifest-only CONNECTOR [TAG]
+#                                              build the connector as Airbyte builds a manifest-only connector: its
+#                                              folder on a local stand-in for source-declarative-manifest:7.39.1
+#                                              (docker/*.Dockerfile; the stand-in is built once)
 #   scripts/container.sh run IMAGE ARGS...     run the image (host network, runc, explicit rlimits); mounts
 #                                              $SECRETS_DIR (default ./secrets) at /secrets when it exists
 #   scripts/container.sh base-image            print the local base image's name
@@ -73,6 +77,24 @@ build() {
         -t "$tag" "$ROOT"
 }
 
+# The stand-in for Airbyte's source-declarative-manifest image, built once, with the CDK version of metadata.yaml's
+# base image.
+SDM_BASE="${SDM_BASE_IMAGE:-localhost/source-declarative-manifest:7.39.1}"
+
+build_manifest_only() {
+    local connector="${1:?usage: build-manifest-only CONNECTOR [TAG]}"
+    local tag="${2:-localhost/$connector:manifest-only}"
+    local folder="$ROOT/${connector//-/_}"
+    [ -f "$folder/manifest.yaml" ] || { log "no manifest.yaml in $folder"; return 2; }
+    if ! podman image exists "$SDM_BASE"; then
+        podman build --isolation chroot --network host --build-arg "BASE_IMAGE=${BASE_IMAGE:-$LOCAL_BASE}" \
+            --build-arg "CDK_VERSION=${SDM_BASE##*:}" \
+            -f "$ROOT/docker/source-declarative-manifest.Dockerfile" -t "$SDM_BASE" "$ROOT/docker"
+    fi
+    podman build --isolation chroot --network host --build-arg "BASE_IMAGE=$SDM_BASE" \
+        -f "$ROOT/docker/manifest-only-connector.Dockerfile" -t "$tag" "$folder"
+}
+
 run() {
     local image="${1:?usage: run IMAGE ARGS...}"
     shift
@@ -92,10 +114,11 @@ case "${1:-}" in
         log "ready: podman $(podman --version | awk '{print $3}'), base image $LOCAL_BASE"
         ;;
     build) shift; build "$@" ;;
+    build-manifest-only) shift; build_manifest_only "$@" ;;
     run) shift; run "$@" ;;
     base-image) echo "$LOCAL_BASE" ;;
     *)
-        sed -n '2,13p' "$0" >&2
+        sed -n '2,17p' "$0" >&2
         exit 2
         ;;
 esac
