@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # The connector folders and the connector_common modules their components use, in dependency order.
 CONNECTORS = {
-    "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null"],
+    "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems"],
 }
 BEGIN = "# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there"
 END = "# ---- end of the shared components"

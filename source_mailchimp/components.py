@@ -302,6 +302,50 @@ class EmptyDatesToNull(TypeTransformer):
         if plan:
             _nulled(record, plan, True)
 
+# connector_common/config_problems.py
+from typing import Any, Mapping, MutableMapping
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+CONFIG_PROBLEMS_KEY = "__config_problems"
+
+
+def note_config_problem(config: MutableMapping[str, Any], error: AirbyteTracedException) -> None:
+    """Keeps `error` (its message and failure type) for the validation to raise."""
+    failure_type = error.failure_type or FailureType.config_error
+    config.setdefault(CONFIG_PROBLEMS_KEY, []).append(
+        {"message": error.message or str(error), "failure_type": failure_type.value}
+    )
+
+
+def config_problem(config: Mapping[str, Any]) -> AirbyteTracedException | None:
+    """The first problem noted in `config`, as the exception to raise; None when there is none."""
+    problems = config.get(CONFIG_PROBLEMS_KEY) if isinstance(config, Mapping) else None
+    return problem_as_exception(problems) if problems else None
+
+
+def problem_as_exception(problems: Any) -> AirbyteTracedException:
+    first = problems[0] if isinstance(problems, list) and problems and isinstance(problems[0], Mapping) else {}
+    message = str(first.get("message") or "The config is not valid.")
+    try:
+        failure_type = FailureType(first.get("failure_type"))
+    except ValueError:
+        failure_type = FailureType.config_error
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=failure_type)
+
+
+class ConfigHasNoProblems(ValidationStrategy):
+    """Raises the first problem a config transformation noted.
+
+    Why not YAML: the CDK's validation strategies check a value against a JSON schema, which can say that a value
+    is wrong but not why in the user's terms, nor carry a problem found by a request (an OAuth token refused)."""
+
+    def validate(self, value: Any) -> None:
+        if value:
+            raise problem_as_exception(value)
+
 # ---- end of the shared components
 
 logger = logging.getLogger("airbyte")
@@ -393,6 +437,13 @@ class ExchangeAuthorizationCode(ConfigTransformation):
     writes the updated config back and emits a CONTROL message holding it: the code is never used twice."""
 
     def transform(self, config: MutableMapping[str, Any]) -> None:
+        try:
+            self._exchange(config)
+        except AirbyteTracedException as problem:  # raised by the config validation (connector_common.config_problems)
+            note_config_problem(config, problem)
+
+    @staticmethod
+    def _exchange(config: MutableMapping[str, Any]) -> None:
         credentials = config.get("credentials")
         if not isinstance(credentials, MutableMapping) or credentials.get("auth_type") != "oauth2.0":
             return
@@ -440,13 +491,23 @@ class ResolveApiBaseUrl(ConfigTransformation):
     metadata endpoint, and a bad setting must fail naming its field. The result lives only in memory."""
 
     def transform(self, config: MutableMapping[str, Any]) -> None:
-        self._validate_settings(config)
-        sandbox = sandbox_base(config)
-        data_center = self._data_center(config)
+        if "credentials" not in config:
+            return  # `spec`: nothing to resolve (the CDK's spec validation requires credentials elsewhere)
+        try:
+            self._validate_settings(config)
+            sandbox = sandbox_base(config)
+            data_center = self._data_center(config)
+        except AirbyteTracedException as problem:  # raised by the config validation (connector_common.config_problems)
+            note_config_problem(config, problem)
+            return
         config[API_BASE_KEY] = f"{sandbox}/3.0/" if sandbox else f"https://{data_center}.api.mailchimp.com/3.0/"
 
     @staticmethod
     def _validate_settings(config: MutableMapping[str, Any]) -> None:
+        level = config.get("num_workers")
+        if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 10):
+            del config["num_workers"]  # read while the source is built, before the validation can report it
+            raise config_error("`num_workers` must be a whole number from 1 to 10 (Mailchimp's limit).")
         start_date = config.get("start_date")
         if start_date not in (None, ""):
             try:
@@ -472,9 +533,6 @@ class ResolveApiBaseUrl(ConfigTransformation):
                 f"`{LOOKBACK_KEY}` must be a whole number of minutes from 1 to 10080 (a week): the API's date "
                 "filters are exclusive and its activity appears late, so at least a minute is read again."
             )
-        level = config.get("num_workers")
-        if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 10):
-            raise config_error("`num_workers` must be a whole number from 1 to 10 (Mailchimp's limit).")
 
     @staticmethod
     def _data_center(config: Mapping[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any, List, Mapping, Optional
 
 import orjson
 
+from connector_common.config_problems import config_problem
 from connector_common.packaged_manifest import manifest_for_package
 from connector_common.saved_state import check_saved_states
 from connector_common.speedups import switch_on_speedups
@@ -185,6 +186,9 @@ def _build_source(verb: str, parsed: Any, masking: SecretMaskingStream) -> Sourc
         source = SourceMailchimp(catalog=catalog, config=config, state=state, config_path=parsed.config)
     finally:
         sys.stdout = masking
+    problem = config_problem(source._config)
+    if problem is not None:  # the manifest's validation raises it too, inside a longer message
+        raise problem
     if catalog is not None:
         _check_catalog(source, catalog)
     if state:
