@@ -691,7 +691,7 @@ def test_figures(mailchimp_faulty_syncs, campaign_monitor_faulty_syncs, stalled_
 
 INTERLEAVED_WRITERS = """
 import json, sys, threading
-from source_mailchimp.run import SecretMaskingStream
+from connector_common.entrypoint import SecretMaskingStream
 out = SecretMaskingStream(sys.stdout)
 def debug_logs():  # what --debug prints from the worker threads: whole response bodies
     for _ in range(20):
