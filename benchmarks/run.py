@@ -44,6 +44,7 @@ from benchmarks.peers import CONNECTORS, Connector, airbyte_catalog, discover, r
 COMPARISONS = [
     ("ours-mailchimp", "airbyte-mailchimp"),
     ("ours-mailchimp", "tap-mailchimp"),
+    ("ours-stock-mailchimp", "airbyte-mailchimp"),
     ("ours-campaign-monitor", "tap-campaign-monitor"),
 ]
 # The parents of the incremental streams (those are read per list or per campaign), for the incremental bound.

@@ -1,5 +1,7 @@
-"""The connectors the benchmark runs: ours (the installed console scripts of this repository) and the peers users would
-otherwise pick, each installed from PyPI into its own virtual environment under `.bench/` and routed to the sandbox by
+"""The connectors the benchmark runs: ours (the installed console scripts of this repository; and, as `ours-stock-*`,
+the connector folder's manifest.yaml and components.py injected into airbyte-cdk's stock `source-declarative-manifest`
+in .venv-stock, as Airbyte Cloud runs a manifest-only connector) and the peers users would otherwise pick, each
+installed from PyPI into its own virtual environment under `.bench/` and routed to the sandbox by
 `router/sitecustomize.py`.
 
 Each peer's configuration format comes from its own source:
@@ -13,6 +15,7 @@ Each peer's configuration format comes from its own source:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -25,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH_DIR = Path(os.environ.get("BENCH_VENVS", REPO / ".bench"))
 ROUTER_DIR = Path(__file__).resolve().parent / "router"
 OLD_START = "2000-01-01T00:00:00Z"
+STOCK_VENV = Path(os.environ.get("STOCK_VENV", REPO / ".venv-stock"))
 
 # Stream names of each peer -> ours, for the streams both have (only those are compared).
 MAILCHIMP_AIRBYTE_STREAMS = {
@@ -92,6 +96,7 @@ class Connector:
     requirements: list[str] = field(default_factory=list)  # empty: ours, already installed in the project's venv
     routed: bool = True  # its https calls go to the sandbox through the router
     make_config: Callable[[dict[str, Any]], dict[str, Any]] = lambda sandbox: {}
+    stock_runtime: bool = False  # ours on airbyte-cdk's source-declarative-manifest (scripts/stock_runtime_setup.sh)
 
     @property
     def venv(self) -> Path | None:
@@ -102,6 +107,8 @@ class Connector:
         return str(self.venv / "bin" / "python") if self.venv else sys.executable
 
     def command(self) -> list[str]:
+        if self.stock_runtime:
+            return [str(STOCK_VENV / "bin" / "source-declarative-manifest")]
         if self.key == "airbyte-mailchimp":
             # -P: no current directory on sys.path, so this repository's own source_mailchimp cannot shadow it
             return [self.python, "-P", "-c", AIRBYTE_LAUNCH]
@@ -135,6 +142,8 @@ class Connector:
         env["PYTHONPATH"] = str(ROUTER_DIR)
         env["BENCH_REQUEST_LOG"] = str(request_log)
         env["PYTHONUNBUFFERED"] = "0"
+        if self.stock_runtime:
+            env["AIRBYTE_ENABLE_UNSAFE_CODE"] = "true"  # as Airbyte Cloud sets it for injected components
         if self.routed:
             env["BENCH_SANDBOX_URL"] = sandbox_url
             if self.key == "tap-campaign-monitor":  # it calls API v3.2; the sandbox serves v3.3
@@ -151,6 +160,23 @@ def airbyte_mailchimp_config(sandbox: dict[str, Any]) -> dict[str, Any]:
         "credentials": {"auth_type": "apikey", "apikey": sandbox["api_key"]},
         "data_center": sandbox["api_key"].rsplit("-", 1)[-1],
     }
+
+
+def injected(folder: str, make_config: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`make_config` plus the connector folder's manifest and components.py, injected as Airbyte Cloud injects them."""
+
+    def config(sandbox: dict[str, Any]) -> dict[str, Any]:
+        import yaml
+
+        components = (REPO / folder / "components.py").read_text()
+        return {
+            **make_config(sandbox),
+            "__injected_declarative_manifest": yaml.safe_load((REPO / folder / "manifest.yaml").read_text()),
+            "__injected_components_py": components,
+            "__injected_components_py_checksums": {"md5": hashlib.md5(components.encode()).hexdigest()},
+        }
+
+    return config
 
 
 def tap_mailchimp_config(sandbox: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +205,9 @@ CONNECTORS: dict[str, Connector] = {
     for c in (
         Connector("ours-mailchimp", "mailchimp", "airbyte", "ours: source-mailchimp", MAILCHIMP_AIRBYTE_STREAMS,
                   routed=False, make_config=ours_mailchimp_config),
+        Connector("ours-stock-mailchimp", "mailchimp", "airbyte", "ours: source_mailchimp/ on Airbyte's stock runtime",
+                  MAILCHIMP_AIRBYTE_STREAMS, routed=False, stock_runtime=True,
+                  make_config=injected("source_mailchimp", ours_mailchimp_config)),
         Connector("airbyte-mailchimp", "mailchimp", "airbyte", "airbyte-source-mailchimp 2.0.37 (CDK 6.61.6)",
                   MAILCHIMP_AIRBYTE_STREAMS,
                   requirements=["airbyte-source-mailchimp==2.0.37", "airbyte-cdk==6.61.6"],

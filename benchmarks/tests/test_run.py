@@ -114,7 +114,7 @@ def small_run(tmp_path: Path, *extra: str) -> tuple[int, str, dict]:
 def test_a_small_run_of_our_mailchimp_connector_matches_the_sandbox_and_writes_markdown(tmp_path: Path):
     if not Path(sys.executable).with_name("source-mailchimp").exists():
         pytest.skip("source-mailchimp is not installed")
-    code, markdown, raw = small_run(tmp_path, "--connectors", "airbyte-mailchimp", "--ours-only")
+    code, markdown, raw = small_run(tmp_path, "--connectors", "ours-mailchimp", "--ours-only")
     (ours,) = raw["results"]
     assert ours["connector"] == "ours-mailchimp" and ours["returncode"] == 0
     assert ours["records"] == ours["truth"] and ours["truth"]["list_members"] > 0
@@ -122,6 +122,19 @@ def test_a_small_run_of_our_mailchimp_connector_matches_the_sandbox_and_writes_m
     assert code == 0
     assert "| ours-mailchimp | 2 |" in markdown
     assert "Correctness: every run of ours returned exactly the sandbox's record count" in markdown
+
+
+def test_a_small_run_of_the_mailchimp_folder_on_the_stock_runtime_matches_the_sandbox(tmp_path: Path):
+    from benchmarks.peers import CONNECTORS
+
+    if not Path(CONNECTORS["ours-stock-mailchimp"].command()[0]).exists():
+        pytest.skip("no .venv-stock: run scripts/stock_runtime_setup.sh")
+    code, _, raw = small_run(tmp_path, "--connectors", "ours-stock-mailchimp", "--ours-only")
+    (stock,) = raw["results"]
+    assert stock["connector"] == "ours-stock-mailchimp" and stock["returncode"] == 0, raw["notes"]
+    assert stock["records"] == stock["truth"] and stock["truth"]["list_members"] > 0
+    assert stock["requests"] == stock["sandbox_requests"] >= 2
+    assert code == 0
 
 
 @pytest.mark.skipif(not CONNECTORS["tap-mailchimp"].installed(), reason="run `python benchmarks/run.py --install-peers`")
@@ -163,7 +176,7 @@ def test_the_incremental_check_reads_only_incremental_streams_and_counts_the_sec
     if not Path(sys.executable).with_name("source-mailchimp").exists():
         pytest.skip("source-mailchimp is not installed")
     raw_path = tmp_path / "bench.json"
-    run.main(["--scale", "0.1", "--ours-only", "--connectors", "airbyte-mailchimp", "--runs", "incremental",
+    run.main(["--scale", "0.1", "--ours-only", "--connectors", "ours-mailchimp", "--runs", "incremental",
               "--streams", "lists", "list_members", "--json", str(raw_path), "--workdir", str(tmp_path / "work")])
     (check,) = json.loads(raw_path.read_text())["incremental"]
     assert check["connector"] == "ours-mailchimp" and check["ok"]
