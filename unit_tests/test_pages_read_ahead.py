@@ -202,14 +202,6 @@ def test_without_overlap_no_page_is_requested_again():
     assert sorted(api.offsets) == [0, 10, 20, 30, 40]
 
 
-def test_the_cdks_own_loop_pages_without_overlap_so_that_it_emits_no_record_twice():
-    pages = strategy(page_size=10, overlap=2)
-    full = Page(0, [{"id": n} for n in range(10)], 100)
-    assert pages.next_page_token(full, 10, None, None) == 10
-    assert pages.next_page_token(full, 10, None, 10) == 20
-    assert pages.next_page_token(Page(20, [{"id": 1}], 100), 1, None, 20) is None
-
-
 def test_an_overlap_without_a_key_to_drop_the_records_read_twice_is_refused():
     with pytest.raises(ValueError, match="dedupe_key"):
         ItemPages(config={}, page_size=10, parameters={}, overlap=2)
