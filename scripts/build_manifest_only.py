@@ -6,7 +6,9 @@ from two files: manifest.yaml and components.py, nothing else. So:
 - components.py holds, between two marker lines, a copy of the generic components it uses from connector_common (the
   source: edit there, then run this);
 - manifest.yaml ends with a `schemas:` section, a copy of schemas/<stream>.json (the source, one file per stream),
-  which the streams reference with `$ref: "#/schemas/<stream>"`.
+  which the streams reference with `$ref: "#/schemas/<stream>"`;
+- a data file the components read (Campaign Monitor's timezones.json) is written into components.py as a dict
+  literal between two marker lines: injected code has no `__file__` to find a file beside it.
 
     python scripts/build_manifest_only.py          # rewrite the copies
     python scripts/build_manifest_only.py --check  # exit 1, naming the files, if a copy differs from its source
@@ -26,9 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # The connector folders and the connector_common modules their components use, in dependency order.
 CONNECTORS = {
     "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems"],
+    "source_campaign_monitor": ["json_body", "saved_stream_state", "config_problems", "sync_store"],
 }
+# The data files copied into components.py: connector folder -> (JSON file in the folder, the variable holding it).
+INLINED_DATA = {"source_campaign_monitor": ("timezones.json", "TIMEZONE_NAMES")}
 BEGIN = "# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there"
 END = "# ---- end of the shared components"
+DATA_BEGIN = "# ---- {file}, copied by scripts/build_manifest_only.py: edit it there"
+DATA_END = "# ---- end of {file}"
 SCHEMAS_HEADER = "# ---- the streams' schemas: a copy of schemas/*.json, made by scripts/build_manifest_only.py\n"
 
 
@@ -59,6 +66,19 @@ def with_shared_components(components: str, modules: list[str]) -> str:
     return components[:start] + shared_components(modules) + components[end:]
 
 
+def with_inlined_data(components: str, folder: Path) -> str:
+    """components.py with the folder's data file written as a dict literal between its marker lines."""
+    if folder.name not in INLINED_DATA:
+        return components
+    file, variable = INLINED_DATA[folder.name]
+    begin, end = DATA_BEGIN.format(file=file), DATA_END.format(file=file)
+    data = json.loads((folder / file).read_text(encoding="utf-8"))
+    literal = json.dumps(data, indent=4, ensure_ascii=False)
+    start = components.index(begin)
+    stop = components.index(end, start) + len(end) + 1
+    return components[:start] + f"{begin}\n{variable}: dict = {literal}\n{end}\n" + components[stop:]
+
+
 def with_schemas(manifest: str, folder: Path) -> str:
     """The manifest with its `schemas:` section (the last one) made from the folder's schema files."""
     head = manifest.split(SCHEMAS_HEADER, 1)[0].rstrip("\n") + "\n\n"
@@ -72,7 +92,8 @@ def artefacts() -> dict[Path, str]:
     wanted = {}
     for folder_name, modules in CONNECTORS.items():
         folder = ROOT / folder_name
-        wanted[folder / "components.py"] = with_shared_components((folder / "components.py").read_text(), modules)
+        components = with_shared_components((folder / "components.py").read_text(), modules)
+        wanted[folder / "components.py"] = with_inlined_data(components, folder)
         wanted[folder / "manifest.yaml"] = with_schemas((folder / "manifest.yaml").read_text(), folder)
     return wanted
 

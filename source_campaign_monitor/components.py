@@ -6,16 +6,18 @@ Campaign Monitor specifics that drive this module:
 
 - Dates in records are ``YYYY-MM-DD HH:MM:SS`` in the *client's* local time, without offset. The client's time zone is a
   Windows-style display name (``"(GMT+10:00) Canberra, Melbourne, Sydney"``) in ``GET /clients/{id}.json``
-  (``BasicDetails.TimeZone``). We map the 97 names the API knows to IANA zones (``timezones.json``) and fall back to the
-  fixed ``(GMT+hh:mm)`` offset with a warning for an unknown name.
+  (``BasicDetails.TimeZone``). We map the 97 names the API knows to IANA zones (``timezones.json``, copied below) and
+  fall back to the fixed ``(GMT+hh:mm)`` offset with a warning for an unknown name.
 - The ``date`` filter of the paged report endpoints is also in client local time, with minute granularity.
 - Expired OAuth tokens are answered ``401 {"Code": 121}``; a bad API key ``401 {"Code": 50}``; an id the credentials do not
   own ``400 {"Code": 102}``. Rate limiting is ``429`` with ``X-RateLimit-Reset`` (seconds) and no ``Retry-After``.
+
+This file and manifest.yaml are the whole connector on Airbyte's stock runtime, which exec()s this file: it imports
+only the CDK and its dependencies (the generic components it shares with the other connector are copied in below by
+scripts/build_manifest_only.py), reads no file, and keeps nothing from one sync to the next.
 """
 
-from __future__ import annotations
-
-import json
+import ipaddress
 import logging
 import random
 import re
@@ -23,13 +25,11 @@ import threading
 import time
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from pathlib import Path
-from typing import Any, ClassVar, Iterable, Mapping, MutableMapping, Optional, Union
+from typing import Any, Iterable, List, Mapping, MutableMapping, Optional, Union
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
-
-from connector_common.json_body import json_loads
 
 from airbyte_cdk.config_observation import emit_configuration_as_airbyte_control_message
 from airbyte_cdk.models import FailureType
@@ -47,21 +47,419 @@ from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_req
     InterpolatedRequestOptionsProvider,
 )
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
+from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import (
+    ConfigTransformation,
+)
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there
+
+# connector_common/json_body.py
+import json
+from typing import Any
+
+import orjson
+
+
+def json_loads(body: bytes) -> Any:
+    """A response body parsed with orjson (half the CPU of json on these pages), or with json for what orjson refuses
+    but JSON allows: a lone surrogate escape such as "\\ud83d" (half an emoji, as some web forms cut it), which would
+    otherwise make a whole page undecodable. Raises ValueError for a body that is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+# connector_common/saved_stream_state.py
+import copy
+from dataclasses import InitVar, dataclass
+from typing import Any, Mapping, MutableMapping, Optional
+
+from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
+
+SAVED_STATES_KEY = "__saved_stream_states"
+
+
+def saved_stream_state(config: Mapping[str, Any], stream_name: str) -> Mapping[str, Any]:
+    """The state the sync started from for `stream_name` ({} on a first sync, or when the stream has no such
+    migration)."""
+    states = config.get(SAVED_STATES_KEY) if isinstance(config, Mapping) else None
+    state = states.get(stream_name) if isinstance(states, Mapping) else None
+    return state if isinstance(state, Mapping) else {}
+
+
+@dataclass
+class KeepSavedStateForPartitionRouter(StateMigration):
+    """Keeps the stream's saved state, unchanged, where its partition router reads it (`saved_stream_state`).
+
+    Why not YAML: a declarative partition router is never given the stream's state; a state migration is, and runs
+    first. It migrates nothing: `should_migrate` keeps a copy and answers False, so the state reaches the cursor as it
+    was saved."""
+
+    config: MutableMapping[str, Any]
+    parameters: InitVar[Mapping[str, Any]]
+    declarative_stream: Optional[Any] = None
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._stream_name = str(getattr(self.declarative_stream, "name", None) or parameters.get("name") or "")
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        if isinstance(self.config, MutableMapping) and self._stream_name:
+            states = self.config.setdefault(SAVED_STATES_KEY, {})
+            states[self._stream_name] = copy.deepcopy(dict(stream_state or {}))
+        return False
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        return stream_state
+
+
+def drop_global_fallback(stream_state: MutableMapping[str, Any]) -> None:
+    """Removes the CDK's global fallback (`state`: the newest cursor over all partitions) from a per-partition state.
+
+    The CDK starts a partition the previous sync did not see (a new list, a new campaign) from that fallback, which
+    would skip the new partition's records dated before it (a list imported with older subscribers). Without it, such
+    a partition starts from start_date, as on a first sync; partitions already seen keep their own cursor. A state
+    that the CDK switched to one global cursor (`use_global_cursor`) is left as it is."""
+    if "states" in stream_state and not stream_state.get("use_global_cursor"):
+        stream_state.pop("state", None)
+        stream_state.pop("lookback_window", None)
+
+
+@dataclass
+class StartNewPartitionsFromTheStartDate(StateMigration):
+    """A per-partition state without the CDK's global fallback cursor (see drop_global_fallback).
+
+    Why not YAML: the CDK offers no setting for where a partition the state does not know starts."""
+
+    config: Mapping[str, Any]
+    parameters: InitVar[Mapping[str, Any]]
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return "states" in stream_state and not stream_state.get("use_global_cursor") and (
+            "state" in stream_state or "lookback_window" in stream_state)
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        migrated = dict(stream_state)
+        drop_global_fallback(migrated)
+        return migrated
+
+# connector_common/config_problems.py
+from typing import Any, Mapping, MutableMapping
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.validators.validation_strategy import ValidationStrategy
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+CONFIG_PROBLEMS_KEY = "__config_problems"
+
+
+def note_config_problem(config: MutableMapping[str, Any], error: AirbyteTracedException) -> None:
+    """Keeps `error` (its message and failure type) for the validation to raise."""
+    failure_type = error.failure_type or FailureType.config_error
+    config.setdefault(CONFIG_PROBLEMS_KEY, []).append(
+        {"message": error.message or str(error), "failure_type": failure_type.value}
+    )
+
+
+def config_problem(config: Mapping[str, Any]) -> AirbyteTracedException | None:
+    """The first problem noted in `config`, as the exception to raise; None when there is none."""
+    problems = config.get(CONFIG_PROBLEMS_KEY) if isinstance(config, Mapping) else None
+    return problem_as_exception(problems) if problems else None
+
+
+def problem_as_exception(problems: Any) -> AirbyteTracedException:
+    first = problems[0] if isinstance(problems, list) and problems and isinstance(problems[0], Mapping) else {}
+    message = str(first.get("message") or "The config is not valid.")
+    try:
+        failure_type = FailureType(first.get("failure_type"))
+    except ValueError:
+        failure_type = FailureType.config_error
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=failure_type)
+
+
+class ConfigHasNoProblems(ValidationStrategy):
+    """Raises the first problem a config transformation noted.
+
+    Why not YAML: the CDK's validation strategies check a value against a JSON schema, which can say that a value
+    is wrong but not why in the user's terms, nor carry a problem found by a request (an OAuth token refused)."""
+
+    def validate(self, value: Any) -> None:
+        if value:
+            raise problem_as_exception(value)
+
+# connector_common/sync_store.py
+import threading
+from typing import Any, Callable, Mapping
+
+
+class SyncStore:
+    """Values computed once per sync, by key. The first caller of `once` computes while the others wait for it; a
+    computation that raises stores nothing, so the next caller tries again."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self._guard = threading.Lock()
+        self._locks: dict[Any, threading.Lock] = {}
+        self._values: dict[Any, Any] = {}
+
+    def once(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._guard:
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()
+            with self._guard:
+                self._values[key] = value
+            return value
+
+
+_STORES: dict[int, SyncStore] = {}
+_STORES_GUARD = threading.Lock()
+
+
+def sync_store(config: Mapping[str, Any]) -> SyncStore:
+    """The store of the sync whose config this is."""
+    with _STORES_GUARD:
+        store = _STORES.get(id(config))
+        if store is None or store.config is not config:
+            store = _STORES[id(config)] = SyncStore(config)
+        return store
+
+# ---- end of the shared components
+
 logger = logging.getLogger("airbyte")
 
-REAL_API_HOST = "https://api.createsend.com"
+# --------------------------------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------------------------------
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass
+class NormalizeAndCheckSettings(ConfigTransformation):
+    """Moves a flat config (the Singer tap's ``client_id``, ``client_secret``, ``refresh_token``, ``redirect_uri``, or an
+    ``api_key`` / ``username`` at the top) under ``credentials``, then checks every setting, noting what is wrong,
+    each part naming its field, for the manifest's validation (ConfigHasNoProblems) to raise: ``check`` answers
+    FAILED with "Invalid settings: ...", ``read`` and ``discover`` end with a config_error, before any request.
+
+    Why not YAML: the spec's JSON schema can reject a value but not say which field, in the user's terms, nor move
+    fields; and a transformation that raised would be reported by the stock runtime as a crash, not a failed check."""
+
+    def transform(self, config: MutableMapping[str, Any]) -> None:
+        self._move_flat_credentials(config)
+        problems = settings_problems(config)
+        if problems:
+            num_workers = config.get("num_workers")
+            if num_workers is not None and not _is_int_between(num_workers, 1, 20):
+                del config["num_workers"]  # read while the source is built, before the validation can report it
+            message = "Invalid settings: " + "; ".join(problems)
+            note_config_problem(config, AirbyteTracedException(
+                message=message, internal_message=message, failure_type=FailureType.config_error))
+
+    @staticmethod
+    def _move_flat_credentials(config: MutableMapping[str, Any]) -> None:
+        if isinstance(config.get("credentials"), dict):
+            return
+        if config.get("api_key") or config.get("username"):
+            config["credentials"] = {"auth_type": "api_key", "api_key": config.get("api_key") or config.get("username")}
+        elif config.get("client_id") or config.get("refresh_token") or config.get("authorization_code"):
+            names = ("client_id", "client_secret", "refresh_token", "authorization_code", "redirect_uri", "access_token")
+            config["credentials"] = {"auth_type": "oauth2.0", **{k: config[k] for k in names if config.get(k)}}
+
+
+def settings_problems(config: Mapping[str, Any]) -> List[str]:
+    """What is wrong with the settings, each message naming its field. Empty when the config is usable."""
+    problems: List[str] = []
+    credentials = config.get("credentials")
+    if not isinstance(credentials, dict):
+        return ["credentials: missing; give credentials.api_key, or credentials.client_id, client_secret and refresh_token"]
+    auth_type = credentials.get("auth_type")
+    if auth_type == "api_key":
+        if not isinstance(credentials.get("api_key"), str) or not credentials["api_key"].strip():
+            problems.append("credentials.api_key: must be a non-empty string")
+    elif auth_type == "oauth2.0":
+        for name in ("client_id", "client_secret"):
+            value = credentials.get(name)
+            if not isinstance(value, (str, int)) or not str(value).strip():
+                problems.append(f"credentials.{name}: required for OAuth")
+        if not credentials.get("refresh_token") and not credentials.get("authorization_code"):
+            problems.append("credentials.refresh_token: required for OAuth (or credentials.authorization_code)")
+        if credentials.get("authorization_code") and not credentials.get("refresh_token") and not credentials.get("redirect_uri"):
+            problems.append("credentials.redirect_uri: required to exchange credentials.authorization_code")
+        for name in ("refresh_token", "authorization_code", "redirect_uri"):
+            if credentials.get(name) is not None and not isinstance(credentials.get(name), str):
+                problems.append(f"credentials.{name}: must be a string")
+    else:
+        problems.append(f"credentials.auth_type: must be 'api_key' or 'oauth2.0', not {auth_type!r}")
+    api_client_id = config.get("api_client_id")
+    if api_client_id is not None and not isinstance(api_client_id, str):
+        problems.append("api_client_id: must be a string (a Campaign Monitor client id) or empty")
+    start_date = config.get("start_date")
+    if start_date not in (None, ""):
+        parsed = _parse_start_date(start_date)
+        if parsed is None:
+            problems.append(f"start_date: {start_date!r} is not a date-time such as 2024-01-01T00:00:00Z")
+        elif parsed > datetime.now(timezone.utc):
+            problems.append(f"start_date: {start_date!r} is in the future")
+    if config.get("num_workers") is not None and not _is_int_between(config["num_workers"], 1, 20):
+        problems.append("num_workers: must be an integer from 1 to 20")
+    lookback = config.get("lookback_window_minutes")
+    if lookback is not None and not _is_int_between(lookback, 0, 1440):
+        problems.append("lookback_window_minutes: must be an integer from 0 to 1440")
+    sandbox_url = config.get("sandbox_url")
+    if sandbox_url not in (None, "") and not is_loopback_http_url(sandbox_url):
+        problems.append("sandbox_url: only an http:// URL on a loopback host (127.0.0.0/8, localhost, [::1]) is accepted")
+    return problems
+
+
+def _is_int_between(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _parse_start_date(value: Any) -> Optional[datetime]:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def is_loopback_http_url(value: Any) -> bool:
+    """An http:// URL without credentials on a loopback host: the only place `sandbox_url` may send the API key."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return False
+    if parts.scheme != "http" or not host or parts.username or parts.password:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # Time zones
 # --------------------------------------------------------------------------------------------------------------------
 
-_TIMEZONE_NAMES: dict[str, str] = json.loads((Path(__file__).parent / "timezones.json").read_text(encoding="utf-8"))
+# ---- timezones.json, copied by scripts/build_manifest_only.py: edit it there
+TIMEZONE_NAMES: dict = {
+    "(GMT) Casablanca": "Atlantic/Canary",
+    "(GMT) Coordinated Universal Time": "Etc/UTC",
+    "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London": "Europe/London",
+    "(GMT) Monrovia, Reykjavik": "Atlantic/Reykjavik",
+    "(GMT+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna": "Europe/Berlin",
+    "(GMT+01:00) Belgrade, Bratislava, Budapest, Ljubljana, Prague": "Europe/Budapest",
+    "(GMT+01:00) Brussels, Copenhagen, Madrid, Paris": "Europe/Paris",
+    "(GMT+01:00) Sarajevo, Skopje, Warsaw, Zagreb": "Europe/Warsaw",
+    "(GMT+01:00) West Central Africa": "Africa/Lagos",
+    "(GMT+02:00) Amman": "Asia/Beirut",
+    "(GMT+02:00) Athens, Bucharest, Istanbul": "Europe/Bucharest",
+    "(GMT+02:00) Beirut": "Asia/Beirut",
+    "(GMT+02:00) Cairo": "Africa/Cairo",
+    "(GMT+02:00) Damascus": "Asia/Beirut",
+    "(GMT+02:00) Harare, Pretoria": "Africa/Johannesburg",
+    "(GMT+02:00) Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius": "Europe/Kiev",
+    "(GMT+02:00) Jerusalem": "Asia/Jerusalem",
+    "(GMT+02:00) Minsk": "Europe/Chisinau",
+    "(GMT+02:00) Windhoek": "Africa/Windhoek",
+    "(GMT+03:00) Baghdad": "Asia/Baghdad",
+    "(GMT+03:00) Kuwait, Riyadh": "Asia/Riyadh",
+    "(GMT+03:00) Moscow, St. Petersburg, Volgograd": "Europe/Moscow",
+    "(GMT+03:00) Nairobi": "Africa/Nairobi",
+    "(GMT+03:30) Tehran": "Asia/Tehran",
+    "(GMT+04:00) Abu Dhabi, Muscat": "Asia/Dubai",
+    "(GMT+04:00) Baku": "Asia/Baku",
+    "(GMT+04:00) Port Louis": "Indian/Mauritius",
+    "(GMT+04:00) Tbilisi": "Asia/Tbilisi",
+    "(GMT+04:00) Yerevan": "Asia/Yerevan",
+    "(GMT+04:30) Kabul": "Asia/Kabul",
+    "(GMT+05:00) Ekaterinburg": "Asia/Yekaterinburg",
+    "(GMT+05:00) Islamabad, Karachi": "Asia/Karachi",
+    "(GMT+05:00) Tashkent": "Asia/Tashkent",
+    "(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi": "Asia/Kolkata",
+    "(GMT+05:30) Sri Jayawardenepura": "Asia/Colombo",
+    "(GMT+05:45) Kathmandu": "Asia/Kathmandu",
+    "(GMT+06:00) Astana": "Asia/Bishkek",
+    "(GMT+06:00) Dhaka": "Asia/Dhaka",
+    "(GMT+06:00) Novosibirsk": "Asia/Omsk",
+    "(GMT+06:30) Yangon (Rangoon)": "Asia/Yangon",
+    "(GMT+07:00) Bangkok, Hanoi, Jakarta": "Asia/Bangkok",
+    "(GMT+07:00) Krasnoyarsk": "Asia/Krasnoyarsk",
+    "(GMT+08:00) Beijing, Chongqing, Hong Kong, Urumqi": "Asia/Shanghai",
+    "(GMT+08:00) Irkutsk": "Asia/Irkutsk",
+    "(GMT+08:00) Kuala Lumpur, Singapore": "Asia/Singapore",
+    "(GMT+08:00) Perth": "Australia/Perth",
+    "(GMT+08:00) Taipei": "Asia/Taipei",
+    "(GMT+08:00) Ulaanbaatar": "Asia/Ulaanbaatar",
+    "(GMT+09:00) Osaka, Sapporo, Tokyo": "Asia/Tokyo",
+    "(GMT+09:00) Seoul": "Asia/Seoul",
+    "(GMT+09:00) Yakutsk": "Asia/Yakutsk",
+    "(GMT+09:30) Adelaide": "Australia/Adelaide",
+    "(GMT+09:30) Darwin": "Australia/Darwin",
+    "(GMT+10:00) Brisbane": "Australia/Brisbane",
+    "(GMT+10:00) Canberra, Melbourne, Sydney": "Australia/Sydney",
+    "(GMT+10:00) Guam, Port Moresby": "Pacific/Port_Moresby",
+    "(GMT+10:00) Hobart": "Australia/Hobart",
+    "(GMT+10:00) Vladivostok": "Asia/Vladivostok",
+    "(GMT+11:00) Magadan, Solomon Is., New Caledonia": "Pacific/Guadalcanal",
+    "(GMT+12:00) Auckland, Wellington": "Pacific/Auckland",
+    "(GMT+12:00) Coordinated Universal Time+12": "Etc/GMT-12",
+    "(GMT+12:00) Fiji": "Pacific/Fiji",
+    "(GMT+12:00) Petropavlovsk-Kamchatsky - Old": "Asia/Kamchatka",
+    "(GMT+13:00) Nuku'alofa": "Pacific/Tongatapu",
+    "(GMT-01:00) Azores": "Atlantic/Azores",
+    "(GMT-01:00) Cape Verde Is.": "Atlantic/Cape_Verde",
+    "(GMT-02:00) Coordinated Universal Time-02": "Etc/GMT+2",
+    "(GMT-02:00) Mid-Atlantic": "Atlantic/South_Georgia",
+    "(GMT-03:00) Brasilia": "America/Sao_Paulo",
+    "(GMT-03:00) Buenos Aires": "America/Argentina/Buenos_Aires",
+    "(GMT-03:00) Cayenne, Fortaleza": "America/Cayenne",
+    "(GMT-03:00) Greenland": "America/Miquelon",
+    "(GMT-03:00) Montevideo": "America/Montevideo",
+    "(GMT-03:30) Newfoundland": "America/St_Johns",
+    "(GMT-04:00) Asuncion": "America/Santiago",
+    "(GMT-04:00) Atlantic Time (Canada)": "America/Halifax",
+    "(GMT-04:00) Cuiaba": "America/Cuiaba",
+    "(GMT-04:00) Georgetown, La Paz, Manaus, San Juan": "America/La_Paz",
+    "(GMT-04:00) Santiago": "America/Santiago",
+    "(GMT-04:30) Caracas": "UTC-04:30",
+    "(GMT-05:00) Bogota, Lima, Quito": "America/Bogota",
+    "(GMT-05:00) Eastern Time (US & Canada)": "America/New_York",
+    "(GMT-05:00) Indiana (East)": "America/Indiana/Indianapolis",
+    "(GMT-06:00) Central America": "America/Guatemala",
+    "(GMT-06:00) Central Time (US & Canada)": "America/Chicago",
+    "(GMT-06:00) Guadalajara, Mexico City, Monterrey": "America/Mexico_City",
+    "(GMT-06:00) Saskatchewan": "America/Regina",
+    "(GMT-07:00) Arizona": "America/Phoenix",
+    "(GMT-07:00) Chihuahua, La Paz, Mazatlan": "America/Mazatlan",
+    "(GMT-07:00) Mountain Time (US & Canada)": "America/Denver",
+    "(GMT-08:00) Baja California": "America/Tijuana",
+    "(GMT-08:00) Pacific Time (US & Canada)": "America/Los_Angeles",
+    "(GMT-09:00) Alaska": "America/Anchorage",
+    "(GMT-10:00) Hawaii": "Pacific/Honolulu",
+    "(GMT-11:00) Coordinated Universal Time-11": "Etc/GMT+11",
+    "(GMT-11:00) Samoa": "Pacific/Pago_Pago",
+    "(GMT-12:00) International Date Line West": "Etc/GMT+12"
+}
+# ---- end of timezones.json
 _GMT_OFFSET = re.compile(r"^\(GMT(?:([+-])(\d{1,2}):(\d{2}))?\)")
 # A mapped value for an offset no IANA region zone keeps today: "(GMT-04:30) Caracas" -> "UTC-04:30"
 _FIXED_OFFSET = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
@@ -72,7 +470,7 @@ def zone_for(time_zone_name: Optional[str]) -> tzinfo:
     a fixed "UTC-04:30") when the name is one of the API's 97, else the fixed offset written in the name, with a
     warning; UTC (with a warning) when there is none."""
     name = (time_zone_name or "").strip()
-    iana = _TIMEZONE_NAMES.get(name)
+    iana = TIMEZONE_NAMES.get(name)
     if iana:
         fixed = _FIXED_OFFSET.match(iana)
         if fixed:
@@ -144,23 +542,25 @@ class LocalTimeConverter:
 
 
 class ClientTimeZones:
-    """Process-wide registry ``ClientID -> LocalTimeConverter``, filled when the client's details are read (always
-    before its campaigns and lists, which are their children) and read by the transformations and requesters of every
-    stream below it. YAML has no way to carry a value from a grand-parent stream to a grand-child's records."""
+    """``ClientID -> LocalTimeConverter`` for one sync (``ClientTimeZones.of(config)``), filled when the client's details
+    are read (always before its campaigns and lists, which are their children) and read by the transformations and
+    requesters of every stream below it. YAML has no way to carry a value from a grand-parent stream to a
+    grand-child's records."""
 
-    _converters: dict[str, LocalTimeConverter] = {}
-    _lock = threading.Lock()
+    def __init__(self) -> None:
+        self._converters: dict[str, LocalTimeConverter] = {}
 
-    @classmethod
-    def remember(cls, client_id: str, time_zone_name: Optional[str]) -> LocalTimeConverter:
+    @staticmethod
+    def of(config: Mapping[str, Any]) -> "ClientTimeZones":
+        return sync_store(config).once("client time zones", ClientTimeZones)
+
+    def remember(self, client_id: str, time_zone_name: Optional[str]) -> LocalTimeConverter:
         converter = LocalTimeConverter(zone_for(time_zone_name))
-        with cls._lock:
-            cls._converters[client_id] = converter
+        self._converters[client_id] = converter
         return converter
 
-    @classmethod
-    def converter(cls, client_id: Optional[str]) -> LocalTimeConverter:
-        converter = cls._converters.get(client_id or "")
+    def converter(self, client_id: Optional[str]) -> LocalTimeConverter:
+        converter = self._converters.get(client_id or "")
         if converter is None:
             raise AirbyteTracedException(
                 message="The time zone of a Campaign Monitor client is unknown: its details could not be read.",
@@ -184,12 +584,6 @@ def _partition_of(stream_slice: Any) -> Mapping[str, Any]:
     if stream_slice is None:
         return {}
     return getattr(stream_slice, "partition", None) or stream_slice
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Cursor values
-# --------------------------------------------------------------------------------------------------------------------
-
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -224,7 +618,8 @@ class PartitionsWithoutRequestOptions(PartitionRouter):
 class ClientPartitionRouter(PartitionsWithoutRequestOptions):
     """One partition ``{"client_id": ...}`` per Campaign Monitor client: the configured ``api_client_id``, or, when it is
     empty, every client of ``GET /clients.json``. Each client's time zone (read from ``GET /clients/{id}.json`` by the
-    nested ``client_details`` router) is registered in :class:`ClientTimeZones` before its partition is handed out.
+    nested ``client_details`` router) is kept in the sync's :class:`ClientTimeZones` before its partition is handed
+    out.
 
     Why not YAML: choosing between a configured value and a parent stream, and flattening the partition to the client id
     alone (so that state keys stay short and stable), are not expressible with the declarative partition routers."""
@@ -237,7 +632,7 @@ class ClientPartitionRouter(PartitionsWithoutRequestOptions):
     def stream_slices(self) -> Iterable[StreamSlice]:
         for parent in self.client_details.stream_slices():
             client_id = str(parent.partition["client_id"])
-            ClientTimeZones.remember(client_id, (parent.extra_fields or {}).get(self.time_zone_field))
+            ClientTimeZones.of(self.config).remember(client_id, (parent.extra_fields or {}).get(self.time_zone_field))
             yield StreamSlice(partition={"client_id": client_id}, cursor_slice={})
 
     def set_initial_state(self, stream_state: StreamState) -> None:
@@ -312,7 +707,7 @@ class AddParentIdsAndUtcDates(RecordTransformation):
             extra = getattr(stream_slice, "extra_fields", None) or {}
             for record_field, extra_key in self.parent_values.items():
                 values.append((record_field, extra.get(extra_key)))
-        converter = ClientTimeZones.converter(client_id_of(partition)) if self.date_fields else None
+        converter = ClientTimeZones.of(self.config).converter(client_id_of(partition)) if self.date_fields else None
         return tuple(values), converter
 
     def transform(
@@ -537,7 +932,7 @@ class LocalTimeDateFilterRequester(HttpRequester):
         )
         start = (getattr(stream_slice, "cursor_slice", None) or {}).get("start_time")
         if start:
-            converter = ClientTimeZones.converter(client_id_of(_partition_of(stream_slice)))
+            converter = ClientTimeZones.of(self.config).converter(client_id_of(_partition_of(stream_slice)))
             params[self.date_parameter] = converter.to_local(_parse_instant(start)).strftime(self.date_format)
         token = (next_page_token or {}).get("next_page_token")
         if isinstance(token, Mapping):  # NextPagesFromTheLastDateRead: later than the slice's start, in local time
@@ -716,7 +1111,7 @@ class RateLimitAwareBackoff(BackoffStrategy):
 
 
 class _TokenState:
-    """The OAuth tokens of one application in this process, shared by every authenticator built from the manifest."""
+    """The OAuth tokens of one application in one sync, shared by every authenticator built from the manifest."""
 
     def __init__(self, credentials: Mapping[str, Any]) -> None:
         self.lock = threading.Lock()
@@ -730,10 +1125,6 @@ class _TokenState:
             self.expires_at = expiry
 
 
-_TOKEN_STATES: dict[tuple, _TokenState] = {}
-_TOKEN_STATES_LOCK = threading.Lock()
-
-
 @dataclass
 class CampaignMonitorOAuth(DeclarativeAuthenticator):
     """OAuth 2 for Campaign Monitor: ``Authorization: Bearer <access token>`` with the token kept fresh.
@@ -744,7 +1135,7 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
       CONTROL message so the next sync starts from it; the authorization code, spent, is dropped from the config.
     - A refresh or exchange the token endpoint rejects fails as a config error that says to re-authenticate.
 
-    One token state per application and process, shared by every stream (the manifest builds one authenticator per
+    One token state per application and sync, shared by every stream (the manifest builds one authenticator per
     stream; concurrent refreshes with a rotating refresh token would otherwise invalidate one another).
 
     Why not YAML: the CDK's OAuthAuthenticator cannot exchange an authorization code, and with ``refresh_token_updater``
@@ -760,15 +1151,9 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._token_url = InterpolatedString.create(str(self.token_url), parameters=parameters)
         credentials = self.credentials
-        key = (self._token_url.eval(self.config), credentials.get("client_id"), credentials.get("client_secret"))
-        with _TOKEN_STATES_LOCK:
-            state = _TOKEN_STATES.get(key)
-            if state is None or (
-                credentials.get("refresh_token") and credentials.get("refresh_token") != state.refresh_token
-                and state.access_token is None
-            ):
-                state = _TOKEN_STATES[key] = _TokenState(credentials)
-            self._state = state
+        key = ("oauth tokens", self._token_url.eval(self.config), credentials.get("client_id"),
+               credentials.get("client_secret"))
+        self._state = sync_store(self.config).once(key, lambda: _TokenState(credentials))
 
     @property
     def credentials(self) -> MutableMapping[str, Any]:
@@ -844,7 +1229,10 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
             credentials["refresh_token"] = state.refresh_token
         credentials.pop("authorization_code", None)
         if rotated or spent_code:
-            emit_configuration_as_airbyte_control_message(self.config)
+            # the settings only: not what the sync keeps beside them in memory (saved states, problems noted)
+            private = (SAVED_STATES_KEY, CONFIG_PROBLEMS_KEY)
+            emit_configuration_as_airbyte_control_message(
+                {name: value for name, value in self.config.items() if name not in private})
 
     def _post_token_request(self, form: Mapping[str, Any], what: str) -> Mapping[str, Any]:
         url = self._token_url.eval(self.config)
@@ -891,29 +1279,8 @@ def _parse_expiry(value: Any) -> Optional[float]:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# One sync: what the streams share (parent listings, campaign summaries) and what the run was given (catalog, state)
+# One sync: what the streams share (parent listings, campaign summaries) and where they resume from (saved states)
 # --------------------------------------------------------------------------------------------------------------------
-
-
-class SyncInputs:
-    """The streams configured incremental and their input states, registered by the source before a sync starts.
-
-    Why not YAML: a partition router is not given the stream's state or sync mode in CDK 7; a router that skips
-    unchanged parents (:class:`SkipUnchangedParents`) needs both."""
-
-    incremental_streams: frozenset[str] = frozenset()
-    stream_states: dict[str, Mapping[str, Any]] = {}
-
-    @classmethod
-    def register(cls, incremental_streams: Iterable[str], stream_states: Mapping[str, Mapping[str, Any]]) -> None:
-        cls.incremental_streams = frozenset(incremental_streams)
-        cls.stream_states = {name: state for name, state in stream_states.items() if isinstance(state, Mapping)}
-        SharedParentPartitions.clear()
-        ParentFingerprints.clear()
-
-    @classmethod
-    def clear(cls) -> None:
-        cls.register((), {})
 
 
 @dataclass
@@ -923,9 +1290,10 @@ class SharedParentPartitions(PartitionsWithoutRequestOptions):
     listings (7 campaign listings and 12 client-details requests per sync). Only full listings are shared: a parent read
     from a child's saved state (``incremental_dependency``) is never routed through here.
 
-    The first stream to ask reads the parents while the others wait; the listing is kept in memory (campaigns and lists
-    number in the hundreds, not the millions). Nothing is cached across syncs, and unlike the CDK's HTTP cache a failed
-    or cut-short read caches nothing: the error reaches the stream that asked, and the next one reads again.
+    The first stream to ask reads the parents while the others wait; the listing is kept in the sync's store
+    (connector_common.sync_store; campaigns and lists number in the hundreds, not the millions). Nothing is kept across
+    syncs, and unlike the CDK's HTTP cache a failed or cut-short read keeps nothing: the error reaches the stream that
+    asked, and the next one reads again.
 
     Why not YAML: the CDK has no way to share one parent stream's partitions between several child streams."""
 
@@ -934,59 +1302,12 @@ class SharedParentPartitions(PartitionsWithoutRequestOptions):
     partitions: PartitionRouter
     key: str = ""
 
-    _cache: ClassVar[dict[str, list[StreamSlice]]] = {}
-    _locks: ClassVar[dict[str, threading.Lock]] = {}
-    _guard: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    def clear(cls) -> None:
-        with cls._guard:
-            cls._cache = {}
-            cls._locks = {}
-
     def stream_slices(self) -> Iterable[StreamSlice]:
-        key = self.key or "default"
-        with SharedParentPartitions._guard:
-            lock = SharedParentPartitions._locks.setdefault(key, threading.Lock())
-        with lock:
-            slices = SharedParentPartitions._cache.get(key)
-            if slices is None:
-                slices = list(self.partitions.stream_slices())
-                SharedParentPartitions._cache[key] = slices
-        yield from slices
+        key = ("parent partitions", self.key or "default")
+        yield from sync_store(self.config).once(key, lambda: list(self.partitions.stream_slices()))
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         return None
-
-
-class ParentFingerprints:
-    """One fingerprint per parent object and sync, read once and shared by every stream that asks (the five event
-    streams of a campaign share one ``GET /campaigns/{id}/summary.json``). ``None`` when it could not be read."""
-
-    _values: dict[str, Optional[str]] = {}
-    _locks: dict[str, threading.Lock] = {}
-    _guard = threading.Lock()
-
-    @classmethod
-    def clear(cls) -> None:
-        with cls._guard:
-            cls._values = {}
-            cls._locks = {}
-
-    @classmethod
-    def get(cls, key: str, read: Any) -> Optional[str]:
-        with cls._guard:
-            if key in cls._values:
-                return cls._values[key]
-            lock = cls._locks.setdefault(key, threading.Lock())
-        with lock:
-            with cls._guard:
-                if key in cls._values:
-                    return cls._values[key]
-            value = read()
-            with cls._guard:
-                cls._values[key] = value
-            return value
 
 
 def fingerprint_of(body: Any, fields: Iterable[str]) -> Optional[str]:
@@ -1014,10 +1335,15 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
     campaign, who receives it once) and events are never removed. The summary is read *before* the events, so an event
     that arrives during the sync changes the count seen by the next one. A campaign is skipped only when the stored
     fingerprint (``parent_state`` of the stream's state, written by this router) equals the current one; a summary that
-    cannot be read, a full refresh, or a state without fingerprints reads the partition as before.
+    cannot be read, or a sync without saved fingerprints (a full refresh, a first sync), reads the partition.
 
     The fingerprints live in the stream's state under ``parent_state.<state_key>``; the CDK commits that value only once
     every partition generated before it is closed, so a fingerprint is never saved ahead of the records it vouches for.
+    They come back through ``saved_stream_state``: the stream's state migration KeepSavedStateForPartitionRouter keeps
+    them where this router finds them. Every sync reads the summaries and saves fingerprints, a full refresh too: a
+    router is not told the sync mode, and the first incremental sync, which starts from no state like a full refresh,
+    must save them for the next one to skip anything. A summary is read once per campaign and sync, whatever the
+    number of event streams (the sync's store).
 
     Why not YAML: no declarative router can skip a partition on the strength of another endpoint's answer."""
 
@@ -1032,11 +1358,7 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self.stream_name = self.stream_name or str(parameters.get("name") or "")
-        self._incremental = self.stream_name in SyncInputs.incremental_streams
-        stream_state = SyncInputs.stream_states.get(self.stream_name) or {}
-        stored = ((stream_state.get("parent_state") or {}).get(self.state_key)) if self._incremental else None
-        self._stored: dict[str, str] = dict(stored) if isinstance(stored, Mapping) else {}
-        self._seen: dict[str, str] = dict(self._stored)
+        self._seen: dict[str, str] = {}
 
     def _fingerprint(self, parent_id: str) -> Optional[str]:
         def read() -> Optional[str]:
@@ -1047,17 +1369,18 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
                 return None
             return fingerprint_of(parsed_json(response), self.fingerprint_fields)
 
-        return ParentFingerprints.get(f"{self.state_key}:{parent_id}", read)
+        return sync_store(self.config).once(("fingerprint", self.state_key, parent_id), read)
 
     def stream_slices(self) -> Iterable[StreamSlice]:
+        saved = saved_stream_state(self.config, self.stream_name)
+        stored = (saved.get("parent_state") or {}).get(self.state_key)
+        stored = {str(k): v for k, v in stored.items()} if isinstance(stored, Mapping) else {}
+        self._seen = dict(stored)
         skipped = 0
         for partition in self.partitions.stream_slices():
-            if not self._incremental:
-                yield partition
-                continue
             parent_id = str(partition.partition.get(self.id_field))
             current = self._fingerprint(parent_id)
-            if current is not None and self._stored.get(parent_id) == current:
+            if current is not None and stored.get(parent_id) == current:
                 skipped += 1
                 continue
             if current is not None:
@@ -1069,15 +1392,14 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
             logger.info(f"{self.stream_name}: {skipped} parents unchanged since the last sync were not re-read.")
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
-        if not self._incremental:
-            return None
         return {self.state_key: dict(self._seen)}
 
 
 @dataclass
 class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
-    """On an incremental sync, leaves out the parents the stream has already read completely: a sent campaign's
+    """Leaves out the parents the stream has already read completely, as its saved state says: a sent campaign's
     recipients never change, so a campaign whose saved cursor has reached its own ``SentDate`` is not requested again.
+    A sync without a saved state (a full refresh, a first sync) reads every campaign.
 
     The old way, a parent listing filtered by the parent's own cursor (``sentfromdate``, a day), re-read every campaign
     of the newest send day on every sync until a later campaign was sent: for a weekly sender, the whole recipient list
@@ -1090,7 +1412,8 @@ class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
     global cursor (more than 10,000 partitions), it saved that cursor at the end of a complete sync: parents older than
     it were read.
 
-    Why not YAML: a partition router is not given the stream's state (see :class:`SyncInputs`)."""
+    Why not YAML: a partition router is not given the stream's state; the stream's state migration
+    KeepSavedStateForPartitionRouter keeps it where this router finds it (``saved_stream_state``)."""
 
     config: Config
     parameters: InitVar[Mapping[str, Any]]
@@ -1101,33 +1424,37 @@ class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self.stream_name = self.stream_name or str(parameters.get("name") or "")
-        incremental = self.stream_name in SyncInputs.incremental_streams
-        state = (SyncInputs.stream_states.get(self.stream_name) if incremental else None) or {}
-        self._cursors: dict[str, datetime] = {}
+
+    def _cursors(self) -> tuple[dict[str, datetime], Optional[datetime]]:
+        """The saved cursor of each partition, and the global cursor when the CDK has switched to one."""
+        state = saved_stream_state(self.config, self.stream_name)
+        cursors: dict[str, datetime] = {}
         for entry in state.get("states") or []:
             if isinstance(entry, Mapping) and isinstance(entry.get("partition"), Mapping):
                 cursor = _parse_instant_or_none((entry.get("cursor") or {}).get(self.cursor_field))
                 if cursor is not None:
-                    self._cursors[str(entry["partition"].get(self.id_field))] = cursor
+                    cursors[str(entry["partition"].get(self.id_field))] = cursor
         global_cursor = (state.get("state") or {}).get(self.cursor_field) if state.get("use_global_cursor") else None
-        self._global_cursor = _parse_instant_or_none(global_cursor)
+        return cursors, _parse_instant_or_none(global_cursor)
 
-    def _already_read(self, stream_slice: StreamSlice) -> bool:
+    def _already_read(self, stream_slice: StreamSlice, cursors: Mapping[str, datetime],
+                      global_cursor: Optional[datetime]) -> bool:
         parent_value = _parse_instant_or_none((stream_slice.extra_fields or {}).get(self.cursor_field))
         if parent_value is None:
             return False
-        cursor = self._cursors.get(str(stream_slice.partition.get(self.id_field)))
+        cursor = cursors.get(str(stream_slice.partition.get(self.id_field)))
         try:
             return (cursor is not None and cursor >= parent_value) or (
-                self._global_cursor is not None and self._global_cursor > parent_value
+                global_cursor is not None and global_cursor > parent_value
             )
         except TypeError:  # one of them without a time zone: nothing can be concluded
             return False
 
     def stream_slices(self) -> Iterable[StreamSlice]:
+        cursors, global_cursor = self._cursors()
         skipped = 0
         for stream_slice in self.partitions.stream_slices():
-            if self._already_read(stream_slice):
+            if self._already_read(stream_slice, cursors, global_cursor):
                 skipped += 1
                 continue
             yield stream_slice

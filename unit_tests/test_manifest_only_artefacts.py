@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,13 +18,25 @@ def test_the_committed_manifest_only_artefacts_are_current():
     assert check.returncode == 0, check.stderr
 
 
-def test_the_mailchimp_components_import_nothing_of_this_repository_and_name_the_stock_module():
-    components = (ROOT / "source_mailchimp" / "components.py").read_text()
-    manifest = (ROOT / "source_mailchimp" / "manifest.yaml").read_text()
+@pytest.mark.parametrize("folder", ["source_mailchimp", "source_campaign_monitor"])
+def test_the_components_import_nothing_of_this_repository_and_the_manifest_names_the_stock_module(folder):
+    components = (ROOT / folder / "components.py").read_text()
+    manifest = (ROOT / folder / "manifest.yaml").read_text()
 
-    assert "connector_common" not in "\n".join(line for line in components.splitlines() if "import" in line)
+    imports = "\n".join(line for line in components.splitlines() if "import" in line)
+    assert "connector_common" not in imports and "cdk_fast_paths" not in imports and folder not in imports
     assert "from __future__" not in components  # breaks dataclasses in a module the runtime exec()s
+    assert "__file__" not in components  # the runtime exec()s the text: there is no file beside it
     class_names = [line.split("class_name:")[1].strip() for line in manifest.splitlines() if "class_name:" in line]
     assert class_names and all(name.startswith("source_declarative_manifest.components.") for name in class_names)
     schemas = yaml.safe_load(manifest)["schemas"]
-    assert set(schemas) == {path.stem for path in (ROOT / "source_mailchimp" / "schemas").glob("*.json")}
+    assert set(schemas) == {path.stem for path in (ROOT / folder / "schemas").glob("*.json")}
+    assert "JsonFileSchemaLoader" not in manifest
+
+
+def test_the_campaign_monitor_time_zone_names_are_a_copy_of_timezones_json():
+    import json
+
+    from source_campaign_monitor.components import TIMEZONE_NAMES
+
+    assert TIMEZONE_NAMES == json.loads((ROOT / "source_campaign_monitor" / "timezones.json").read_text())

@@ -120,8 +120,9 @@ def test_an_absurd_rate_limit_reset_is_capped():
 
 
 def test_records_get_their_parent_ids_and_utc_dates_from_the_partition():
-    ClientTimeZones.remember("client", SYDNEY)
-    transformation = AddParentIdsAndUtcDates(config={}, parameters={}, date_fields=["Date", "ListJoinedDate"],
+    config: dict = {}
+    ClientTimeZones.of(config).remember("client", SYDNEY)
+    transformation = AddParentIdsAndUtcDates(config=config, parameters={}, date_fields=["Date", "ListJoinedDate"],
                                              parent_ids={"ListID": "list_id"})
     record = {"EmailAddress": "a@example.com", "Date": "2024-01-01 11:00:00", "ListJoinedDate": ""}
     partition = {"list_id": "L1", "parent_slice": {"client_id": "client"}}
@@ -139,9 +140,10 @@ def test_values_of_the_parent_record_are_copied_from_the_slice_extra_fields():
 
 
 def test_each_slice_gives_its_own_parent_ids_and_zone_to_every_record_of_it():
-    ClientTimeZones.remember("sydney", SYDNEY)
-    ClientTimeZones.remember("utc", "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London")
-    transformation = AddParentIdsAndUtcDates(config={}, parameters={}, date_fields=["Date"],
+    config: dict = {}
+    ClientTimeZones.of(config).remember("sydney", SYDNEY)
+    ClientTimeZones.of(config).remember("utc", "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London")
+    transformation = AddParentIdsAndUtcDates(config=config, parameters={}, date_fields=["Date"],
                                              parent_ids={"CampaignID": "campaign_id"})
     first = StreamSlice(partition={"campaign_id": "c1", "parent_slice": {"client_id": "sydney"}}, cursor_slice={})
     second = StreamSlice(partition={"campaign_id": "c2", "parent_slice": {"client_id": "utc"}}, cursor_slice={})

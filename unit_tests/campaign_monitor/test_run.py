@@ -1,4 +1,5 @@
-"""The entry point: settings checked field by field, bad files and states ending as clean errors."""
+"""The settings, checked field by field by the manifest's config transformation (NormalizeAndCheckSettings), and the
+entry point: bad files and states ending as clean errors."""
 
 from __future__ import annotations
 
@@ -6,13 +7,8 @@ import json
 
 import pytest
 
-from source_campaign_monitor.run import (
-    config_problems,
-    is_loopback_http_url,
-    normalize_config,
-    run,
-    without_global_fallback,
-)
+from source_campaign_monitor.components import NormalizeAndCheckSettings, is_loopback_http_url, settings_problems
+from source_campaign_monitor.run import run, secrets_of
 
 GOOD = {"credentials": {"auth_type": "api_key", "api_key": "k" * 20}}
 
@@ -49,20 +45,45 @@ def test_the_sandbox_url_accepts_only_http_on_a_loopback_host(url, accepted):
     ({**GOOD, "sandbox_url": "http://169.254.169.254"}, "sandbox_url"),
 ])
 def test_each_bad_setting_is_reported_naming_its_field(config, field):
-    problems = config_problems(normalize_config(config))
-    assert problems and any(p.startswith(field) for p in problems), problems
+    (problem,) = normalized(config)["__config_problems"]
+    assert problem["message"].startswith("Invalid settings: ") and f" {field}: " in problem["message"], problem
 
 
-def test_a_good_config_has_no_problem():
-    assert config_problems(normalize_config({**GOOD, "start_date": "2024-01-01T00:00:00Z", "api_client_id": ""})) == []
-    assert config_problems(normalize_config({**GOOD, "start_date": "2024-01-01"})) == []
+def normalized(config: dict) -> dict:
+    config = dict(config)
+    NormalizeAndCheckSettings().transform(config)
+    return config
+
+
+def test_a_good_config_has_no_problem_and_is_left_as_it_was():
+    good = {**GOOD, "start_date": "2024-01-01T00:00:00Z", "api_client_id": ""}
+    assert normalized(good) == good
+    assert settings_problems({**GOOD, "start_date": "2024-01-01"}) == []
+
+
+def test_the_problems_are_noted_for_the_manifest_validation_to_raise_in_one_message():
+    config = normalized({**GOOD, "start_date": "yesterday", "num_workers": 0})
+    (problem,) = config["__config_problems"]
+    assert problem["failure_type"] == "config_error"
+    assert problem["message"].startswith("Invalid settings: start_date: ")
+    assert "num_workers: must be an integer from 1 to 20" in problem["message"]
+    assert "num_workers" not in config  # the concurrency level reads it while the source is built
 
 
 def test_a_flat_singer_style_config_is_moved_under_credentials():
     flat = {"client_id": "123", "client_secret": "s", "refresh_token": "r", "api_client_id": "c"}
-    config = normalize_config(flat)
+    config = normalized(flat)
     assert config["credentials"] == {"auth_type": "oauth2.0", "client_id": "123", "client_secret": "s", "refresh_token": "r"}
-    assert normalize_config({"api_key": "k"})["credentials"] == {"auth_type": "api_key", "api_key": "k"}
+    assert "__config_problems" not in config
+    assert normalized({"api_key": "k"})["credentials"] == {"auth_type": "api_key", "api_key": "k"}
+
+
+def test_the_secrets_masked_are_the_credentials_flat_or_not_and_the_basic_auth_value():
+    import base64
+
+    assert {s for s in secrets_of({"credentials": {"auth_type": "api_key", "api_key": "key-123"}}) if s} == {
+        "key-123", base64.b64encode(b"key-123:x").decode()}
+    assert "r-token" in set(secrets_of({"client_id": "1", "client_secret": "s", "refresh_token": "r-token"}))
 
 
 def test_check_with_a_bad_setting_reports_failed_without_any_request(tmp_path, capsys):
@@ -73,7 +94,7 @@ def test_check_with_a_bad_setting_reports_failed_without_any_request(tmp_path, c
     assert status["status"] == "FAILED" and "sandbox_url" in status["message"]
 
 
-@pytest.mark.parametrize("content, expected", [(None, "cannot be read"), ("{oops", "not valid JSON"), ("[1, 2]", "JSON object")])
+@pytest.mark.parametrize("content, expected", [(None, "does not exist"), ("{oops", "not valid JSON"), ("[1, 2]", "JSON object")])
 def test_a_missing_or_malformed_config_file_is_a_config_error_trace(tmp_path, capsys, content, expected):
     path = tmp_path / "config.json"
     if content is not None:
@@ -98,26 +119,13 @@ def _read_with_state(tmp_path, capsys, state) -> dict:
 
 @pytest.mark.parametrize("state, expected", [
     ("[{", "not valid JSON"),
-    ({"campaigns": {"SentDate": "2024"}}, "legacy"),
-    ([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "mailchimp_members"}, "stream_state": {}}}],
-     "unknown stream"),
-    ([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "campaigns"}, "stream_state": [1]}}],
-     "not an object"),
-    (["not a message"], "not a STREAM state"),
+    ({"campaigns": {"SentDate": "2024"}}, "state"),
+    ([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "campaigns"}, "stream_state": [1]}}], "state"),
+    (["not a message"], "state"),
 ])
-def test_a_malformed_foreign_or_legacy_state_is_a_config_error(tmp_path, capsys, state, expected):
+def test_a_malformed_or_legacy_state_is_a_config_error(tmp_path, capsys, state, expected):
     error = _read_with_state(tmp_path, capsys, state)
     assert error["failure_type"] == "config_error" and expected in error["message"]
-
-
-def test_the_global_fallback_cursor_is_dropped_so_new_partitions_start_at_start_date():
-    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "list_active_subscribers"}, "stream_state": {
-        "use_global_cursor": False, "state": {"Date": "2024-11-01T00:00:00+0000"}, "lookback_window": 3,
-        "states": [{"partition": {"list_id": "a"}, "cursor": {"Date": "2024-11-01T00:00:00+0000"}}]}}}]
-    (cleaned,) = without_global_fallback(state)
-    assert cleaned["stream"]["stream_state"] == {
-        "use_global_cursor": False, "states": [{"partition": {"list_id": "a"}, "cursor": {"Date": "2024-11-01T00:00:00+0000"}}]}
-    assert "state" in state[0]["stream"]["stream_state"]  # the input is left as it was
 
 
 def test_streams_with_long_chains_of_pages_are_started_first_and_the_others_keep_the_catalog_order():

@@ -154,10 +154,20 @@ def test_a_cursor_in_the_repeated_fall_back_hour_filters_from_before_that_hour(u
     assert earliest_reading <= cursor
 
 
-def test_client_time_zones_are_registered_per_client_and_an_unknown_client_fails_clearly():
-    ClientTimeZones.remember("a", SYDNEY)
-    ClientTimeZones.remember("b", NEW_YORK)
-    assert ClientTimeZones.converter("a").to_utc("2024-01-01 11:00:00") == "2024-01-01T00:00:00+00:00"
-    assert ClientTimeZones.converter("b").to_utc("2024-01-01 11:00:00") == "2024-01-01T16:00:00+00:00"
+def test_client_time_zones_are_kept_per_client_and_an_unknown_client_fails_clearly():
+    zones = ClientTimeZones.of({})
+    zones.remember("a", SYDNEY)
+    zones.remember("b", NEW_YORK)
+    assert zones.converter("a").to_utc("2024-01-01 11:00:00") == "2024-01-01T00:00:00+00:00"
+    assert zones.converter("b").to_utc("2024-01-01 11:00:00") == "2024-01-01T16:00:00+00:00"
     with pytest.raises(Exception, match="time zone"):
-        ClientTimeZones.converter("c")
+        zones.converter("c")
+
+
+def test_client_time_zones_belong_to_one_sync_and_another_sync_starts_without_them():
+    this_sync, next_sync = {"api_client_id": ""}, {"api_client_id": ""}
+    ClientTimeZones.of(this_sync).remember("a", SYDNEY)
+    assert ClientTimeZones.of(this_sync).converter("a").zone == ZoneInfo("Australia/Sydney")
+    with pytest.raises(Exception, match="time zone"):
+        ClientTimeZones.of(next_sync).converter("a")
+

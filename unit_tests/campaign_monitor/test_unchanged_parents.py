@@ -99,10 +99,26 @@ def test_a_summary_that_cannot_be_read_reads_the_campaign_and_saves_no_fingerpri
     assert final_state(output)["parent_state"] == {"campaign_activity": {}}
 
 
-def test_a_full_refresh_of_the_event_streams_reads_every_campaign_without_asking_for_summaries(api):
-    run(["campaign_opens", "campaign_clicks"], SyncMode.full_refresh)
-    assert requests_to(api, "/summary.json") == []
+def test_a_full_refresh_reads_every_campaign_and_saves_the_fingerprints_for_a_next_sync(api):
+    # A router is not told the sync mode; a full refresh starts without a saved state, as a first sync does.
+    output = run(["campaign_opens", "campaign_clicks"], SyncMode.full_refresh)
     assert len(requests_to(api, "/opens.json")) == 1 and len(requests_to(api, "/clicks.json")) == 1
+    assert len(requests_to(api, "/summary.json")) == 1  # one summary per campaign and sync, shared by the streams
+    opens = [m.state.stream.stream_state.__dict__ for m in output.state_messages
+             if m.state.stream.stream_descriptor.name == "campaign_opens"][-1]
+    assert opens["parent_state"] == {"campaign_activity": {CAMPAIGN: fingerprint_of(summary(), FIELDS)}}
+
+
+def test_a_state_given_to_a_full_refresh_is_resumed_from_by_the_cdk_and_so_by_the_router(api):
+    # airbyte-cdk 7 reads from the state it is given whatever the sync mode (Airbyte gives a full refresh no state,
+    # except to resume its own interrupted attempt): the event requests start at the saved cursor
+    unchanged = fingerprint_of(summary(), FIELDS)
+    run(["campaign_opens"], SyncMode.full_refresh, opens_state(None))
+    (request,) = requests_to(api, "/opens.json")
+    assert request.qs["date"] == ["2024-04-07 09:45"]
+    api.reset_mock()
+    run(["campaign_opens"], SyncMode.full_refresh, opens_state({CAMPAIGN: unchanged}))
+    assert requests_to(api, "/opens.json") == []
 
 
 def test_the_five_event_streams_of_one_sync_share_one_summary_one_campaign_listing_and_one_client_details_read(api):
@@ -175,10 +191,9 @@ def test_campaign_recipients_with_a_global_cursor_skips_only_campaigns_sent_befo
     assert len(requests_to(two_campaigns, f"/{OTHER}/recipients.json")) == 1
 
 
-def test_campaign_recipients_full_refresh_reads_every_campaign_whatever_the_state(two_campaigns):
-    state = {"use_global_cursor": False,
-             "states": [{"partition": PARTITION, "cursor": {"SentDate": "2024-04-06T09:00:00+0000"}}]}
-    output = run(["campaign_recipients"], SyncMode.full_refresh, recipients_state(state))
+@pytest.mark.parametrize("sync_mode", [SyncMode.full_refresh, SyncMode.incremental])
+def test_campaign_recipients_without_a_saved_state_reads_every_campaign(two_campaigns, sync_mode):
+    output = run(["campaign_recipients"], sync_mode)
     assert {r.record.data["CampaignID"] for r in output.records} == {CAMPAIGN, OTHER}
 
 
