@@ -54,6 +54,7 @@ def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
             len(email.get("activity") or []) for emails in data["email_activity"].values() for email in emails
         ),
         "unsubscribes": total(data["unsubscribes"]),
+        "campaign_recipients": total(data["sent_to"]),
     }
 
 

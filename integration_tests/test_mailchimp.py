@@ -38,6 +38,7 @@ STREAMS = {
     "tags": (["id", "list_id"], None),
     "interest_categories": (["id"], None),
     "interests": (["id"], None),
+    "campaign_recipients": (["campaign_id", "email_id"], None),
 }
 
 
@@ -109,6 +110,7 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "tags": [{**tag, "list_id": list_id} for list_id, tags in data["tags"].items() for tag in tags],
         "interest_categories": flat(data["interest_categories"]),
         "interests": flat(data["interests"]),
+        "campaign_recipients": flat(data["sent_to"]),
     }
 
 
@@ -330,6 +332,15 @@ def test_the_read_asks_for_archived_members_and_sorts_by_last_changed(sandbox, f
     assert {r.query.get("status") for r in member_requests} == {None, "archived"}
     archived = [m for m in full_read.records("list_members") if m["status"] == "archived"]
     assert archived
+
+
+def test_campaign_recipients_are_requested_once_per_sent_campaign_and_never_for_a_draft(sandbox, full_read):
+    sent_to = sorted(r.path for r in full_read.requests if r.path.endswith("/sent-to"))
+
+    assert sent_to == sorted(f"/3.0/reports/{report['id']}/sent-to" for report in sandbox.data["reports"])
+    drafts = {c["id"] for c in sandbox.data["campaigns"] if c["status"] != "sent"}
+    assert drafts and not drafts & {r["campaign_id"] for r in full_read.records("campaign_recipients")}
+    assert {r["status"] for r in full_read.records("campaign_recipients")} == {"sent", "hard", "soft"}
 
 
 def test_the_read_leaks_no_secret(sandbox, full_read):

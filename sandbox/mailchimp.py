@@ -59,6 +59,9 @@ API puts on every object and envelope -- is added on the way out and is not stor
 ``data["reports"]``                          [report] (sent campaigns only, same order as campaigns)
 ``data["email_activity"][campaign_id]``      [email] as /reports/{id}/email-activity returns them (sent campaigns)
 ``data["unsubscribes"][campaign_id]``        [unsubscribe] (sent campaigns)
+``data["sent_to"][campaign_id]``             [recipient] as /reports/{id}/sent-to lists them (sent campaigns; status
+                                             sent, hard or soft from the recipient's bounces, open_count, last_open
+                                             "" without opens)
 
 ``mutate()`` advances the clock by one day and changes data the way a day of use does; it returns::
 
@@ -373,7 +376,7 @@ class MailchimpData:
         total_members = 7000 * self.scale
         self.data.update({"lists": [], "members": {}, "segments": {}, "segment_members": {}, "tags": {},
                           "interest_categories": {}, "interests": {}, "campaigns": [], "automations": [],
-                          "reports": [], "email_activity": {}, "unsubscribes": {}})
+                          "reports": [], "email_activity": {}, "unsubscribes": {}, "sent_to": {}})
         shared_emails: list[tuple[str, str, str]] = []
         for index, (name, share, with_interests, deleted_merge_field) in enumerate(list_specs):
             list_id = self.ids.hex(10)
@@ -760,6 +763,8 @@ class MailchimpData:
         self.data["email_activity"][campaign_id] = emails
         self.data["unsubscribes"][campaign_id] = unsubscribes
         self.data["reports"].append(self._report(campaign))
+        self.data["sent_to"][campaign_id] = [self._sent_to(campaign, member, position)
+                                                for position, member in enumerate(recipients)]
         self._refresh_summary(campaign)
         return campaign
 
@@ -873,6 +878,30 @@ class MailchimpData:
             "delivery_status": dict(campaign["delivery_status"]),
         }
 
+    def _sent_to(self, campaign: dict, member: dict, position: int) -> dict:
+        """A recipient as /reports/{id}/sent-to lists it (no random draw). `absplit_group` only on an A/B split
+        campaign, `gmt_offset` only on a timewarp campaign, as the reference describes them; status, open_count and
+        last_open follow the recipient's activity (_refresh_sent_to)."""
+        entry = {"email_id": member["id"], "email_address": member["email_address"],
+                 "merge_fields": copy.deepcopy(member["merge_fields"]), "vip": member["vip"],
+                 "status": "sent", "open_count": 0, "last_open": ""}
+        if campaign["type"] == "absplit":
+            entry["absplit_group"] = "ab"[position % 2]  # the groups of the report's ab_split
+        if campaign["settings"]["timewarp"]:
+            entry["gmt_offset"] = member["location"]["gmtoff"]
+        entry.update(campaign_id=campaign["id"], list_id=campaign["recipients"]["list_id"], list_is_active=True)
+        return entry
+
+    def _refresh_sent_to(self, campaign_id: str, emails: list[dict]) -> None:
+        """A recipient's delivery status is its bounce (hard or soft) if it bounced, else sent; its opens counted."""
+        activity = {e["email_id"]: e["activity"] for e in emails}
+        for entry in self.data["sent_to"].get(campaign_id, []):
+            items = activity.get(entry["email_id"], [])
+            bounces = [a.get("type") for a in items if a["action"] == "bounce"]
+            opens = [a["timestamp"] for a in items if a["action"] == "open"]
+            entry.update(status=bounces[-1] if bounces else "sent", open_count=len(opens),
+                         last_open=max(opens, default=""))
+
     def _refresh_summary(self, campaign: dict) -> None:
         """Recompute the campaign's report (and report_summary) from its email activity and unsubscribes."""
         report = next(r for r in self.data["reports"] if r["id"] == campaign["id"])
@@ -895,6 +924,7 @@ class MailchimpData:
         report["bounces"] = {"hard_bounces": bounces.count("hard"), "soft_bounces": bounces.count("soft"),
                              "syntax_errors": 0}
         report["unsubscribed"] = len(self.data["unsubscribes"][campaign["id"]])
+        self._refresh_sent_to(campaign["id"], emails)
         report["list_stats"]["proxy_excluded_open_rate"] = report["list_stats"]["open_rate"]
         if report["delivery_status"].get("enabled"):
             report["delivery_status"]["emails_sent"] = campaign["delivery_status"]["emails_sent"] = campaign["emails_sent"]
@@ -1219,6 +1249,7 @@ class MailchimpApp(SandboxApp):
             ("/3.0/reports", self.reports), ("/3.0/reports/{campaign_id}", self.one_report),
             ("/3.0/reports/{campaign_id}/email-activity", self.email_activity),
             ("/3.0/reports/{campaign_id}/unsubscribed", self.unsubscribed),
+            ("/3.0/reports/{campaign_id}/sent-to", self.sent_to),
             ("/3.0/batches/{batch_id}", self.get_batch),
         ]
         for pattern, handler in api:
@@ -1758,6 +1789,24 @@ class MailchimpApp(SandboxApp):
                     filtered.append({**entry, "activity": activity})
             items = filtered
         return items
+
+    def sent_to(self, request: Request) -> tuple[dict, int]:
+        campaign_id = request.params["campaign_id"]
+        self._campaign(campaign_id)
+        items = self.store.data["sent_to"].get(campaign_id, [])
+        status = self._enum(request, "status", ("sent", "hard", "soft"))
+        if status:
+            items = [r for r in items if r["status"] == status]
+        base = f"{ROOT}/reports/{campaign_id}/sent-to"
+
+        def links(entry: dict) -> list:
+            return [link("self", f"{base}/{entry['email_id']}", target="Reports/SentTo/Response.json"),
+                    link("parent", base, target="Reports/SentTo/CollectionResponse.json")]
+
+        return self._collection(request, "sent_to", items, links,
+                                [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
+                                 link("self", base, target="Reports/SentTo/CollectionResponse.json")],
+                                {"campaign_id": campaign_id})
 
     def unsubscribed(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]

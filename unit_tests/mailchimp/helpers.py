@@ -18,7 +18,7 @@ TOKEN = "oauth-token-7f3a9c"
 
 ALL_STREAMS = [
     "lists", "list_members", "list_segments", "list_segment_members", "campaigns", "automations", "reports",
-    "reports_email_activity", "unsubscribes", "tags", "interest_categories", "interests",
+    "reports_email_activity", "unsubscribes", "tags", "interest_categories", "interests", "campaign_recipients",
 ]
 INCREMENTAL = {"list_members", "list_segments", "campaigns", "automations", "reports_email_activity"}
 
