@@ -1,13 +1,14 @@
 """Fast paths through the CDK's per-record bookkeeping, shared by both connectors.
 
-A profile of either connector at scale 10 showed most of its CPU not in our components but in work the CDK repeats
-for every record: parsing and formatting the cursor value with strptime/strftime (twice per record in the
-per-partition cursor's observe), hashing the record's slice by JSON-encoding it, computing the partition key with json.dumps, a typing.Mapping isinstance check, and serializing the
-message through serpyco; and handing every record, one at a time, from the worker threads through a queue and a
-chain of generators to the thread that prints. None of these is a component a manifest can replace, so `install()`
-wraps them in place, for the pinned airbyte-cdk (7.39.1). Each wrapper takes its fast path only for inputs whose result
-it can compute exactly as the CDK does (unit-tested against the CDK's own functions) and hands anything else to the
-original; records travel in batches (RecordBatch, RecordLines) in the order the CDK would print them.
+Most of either connector's CPU goes not to our components but to work the CDK repeats for every record: parsing
+and formatting the cursor value with strptime/strftime (twice per record in the per-partition cursor's observe),
+hashing the record's slice by JSON-encoding it, computing the partition key with json.dumps, a typing.Mapping
+isinstance check, and serializing the message through serpyco; and handing every record, one at a time, from the
+worker threads through a queue and a chain of generators to the thread that prints. None of these is a component a
+manifest can replace, so `install()` wraps them in place, for the pinned airbyte-cdk (7.39.1). Each wrapper takes its
+fast path only for inputs whose result it can compute exactly as the CDK does (unit-tested against the CDK's own
+functions) and hands anything else to the original; records travel in batches (RecordBatch, RecordLines) in the order
+the CDK would print them.
 
 At start-up, it spares the CDK's import the reading of its protocol models' source (see
 _skip_protocol_docstring_parsing), the first thing `install()` does. Importing this module changes nothing; the
@@ -33,11 +34,10 @@ import orjson
 
 def _skip_protocol_docstring_parsing() -> None:
     """Start-up: the CDK builds its protocol serializers when `airbyte_cdk` is imported, and serpyco reads every
-    model's attribute docstrings for them by running inspect.getsource and ast.parse per class: 0.35 s of the 0.85 s
-    import, paid by every spec, check, discover and read. The docstrings only become descriptions in serpyco's JSON
-    schema, which the CDK never asks for; dumping and loading do not read them. So the lookup answers "no
-    docstrings". It helps only before the first import of airbyte_cdk: the console scripts install the fast paths
-    first (connector_common.launch)."""
+    model's attribute docstrings for them (inspect.getsource and ast.parse per class), a cost every command pays. The
+    docstrings only become descriptions in serpyco's JSON schema, which the CDK never asks for (dumping and loading
+    do not read them), so the lookup answers "no docstrings". It helps only before the first import of airbyte_cdk:
+    the console scripts install the fast paths first (connector_common.launch)."""
     try:
         from serpyco_rs import _describe
         from serpyco_rs._json_schema import _convert
@@ -53,9 +53,7 @@ def _no_attribute_docs(cls: type) -> dict[str, str]:
 
 STATE_INTERVAL_SECONDS = 30
 # Records a worker thread hands to the printing thread at once, and items the queue between them holds (see
-# RecordBatch): at most 1,000 records wait to be printed. 10 items rather than 20, scale 10 at 50 ms, two runs each
-# alternated: Mailchimp 5.2 to 5.5 s wall instead of 5.8 to 5.9 s (CPU 4.7 to 5.2 s instead of 5.4 to 5.6 s), peak RSS
-# 126 to 131 MiB instead of 128 to 136 MiB; Campaign Monitor the same wall, 105 instead of 109 to 110 MiB.
+# RecordBatch): a short queue bounds the records waiting to be printed, hence peak RSS (docs/benchmarks.md).
 RECORD_BATCH_SIZE = 100
 QUEUE_SIZE = 10
 # Set by the connectors' command line (run.py) through use_command_line_paths().
@@ -101,7 +99,7 @@ def use_command_line_paths() -> None:
 
 
 def _install_cursor_parsing() -> None:
-    """strptime on every record's cursor was a fifth of a sync's CPU; fromisoformat (C) reads the same values."""
+    """strptime on every record's cursor is costly; for the ISO form, fromisoformat (C) reads the same values."""
     from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
 
     strptime_parse = DatetimeParser.parse
@@ -115,8 +113,8 @@ def _install_cursor_parsing() -> None:
 
 
 def _install_cursor_formatting() -> None:
-    """The per-partition cursor formats every record's cursor back (to compare it with the global cursor): strftime
-    was 6% of a sync's CPU. For a UTC value in one of the `_UTC_SUFFIX` formats, an f-string writes the same text."""
+    """The per-partition cursor formats every record's cursor back with strftime (to compare it with the global
+    cursor). For a UTC value in one of the `_UTC_SUFFIX` formats, an f-string writes the same text."""
     from airbyte_cdk.sources.declarative.datetime.datetime_parser import DatetimeParser
 
     strftime_format = DatetimeParser.format
@@ -132,7 +130,7 @@ def _install_cursor_formatting() -> None:
 
 def _install_slice_keys() -> None:
     """The concurrent cursor hashes every record's slice (JSON + SHA-256) and computes its partition key
-    (json.dumps, sort_keys): values fixed per slice, 11% of a sync's CPU. Memoized on the slice, which is immutable
+    (json.dumps, sort_keys), though both are fixed per slice. Memoized on the slice, which is immutable
     (StreamSlice.__setitem__ raises), and per cursor by the identity of the partition mapping, which the CDK creates
     once per slice and never changes (kept alive beside its key, so that its id cannot be reused)."""
     from airbyte_cdk.sources.declarative.incremental.concurrent_partition_cursor import ConcurrentPerPartitionCursor
@@ -165,7 +163,7 @@ def _install_slice_keys() -> None:
 def _install_cursor_observation() -> None:
     """Every record goes through the per-partition cursor's `observe`: its cursor value is parsed, formatted back to
     be compared with the global cursor as text, then parsed again by the partition's own cursor, behind a dozen
-    calls. Without observe at all, a Mailchimp sync took 0.6 s (15%) less CPU.
+    calls.
 
     The fast path does the same work once, for the common case: a string value in the ISO form that the cursor's first
     input format reads (see _install_cursor_parsing), a UTC output format (see _install_cursor_formatting), a global
@@ -265,7 +263,7 @@ def _as_time(converter: Any, text: Any) -> Optional[datetime]:
 
 def _install_mapping_check() -> None:
     """The partition reader asks `isinstance(record, typing.Mapping)` of every record; the typing alias forwards to
-    collections.abc.Mapping through a slow __instancecheck__ (2.4% of CPU). Same answer, asked directly."""
+    collections.abc.Mapping through a slow __instancecheck__. Same answer, asked directly."""
     from airbyte_cdk.sources.declarative.stream_slicers import declarative_partition_generator
 
     declarative_partition_generator.Mapping = collections.abc.Mapping  # type: ignore[attr-defined]
@@ -298,7 +296,7 @@ class FastRecordOutput:
     """RECORD messages serialized straight to their JSON line, and counted without a new key object per record.
 
     The CDK dumps every record message to a dict with serpyco, then to JSON, and counts it under a
-    HashableStreamDescriptor built per record: 12% of a sync's CPU, all in the single thread that prints. For a
+    HashableStreamDescriptor built per record, all in the single thread that prints. For a
     record without namespace, meta or file reference (every record of these sources) the line is the JSON of
     {"type": "RECORD", "record": {"stream", "data", "emitted_at"}} with the data's top-level nulls left out, byte for
     byte what the CDK prints; any other message, or a record orjson cannot encode as is, takes the CDK's path."""
@@ -375,10 +373,10 @@ class RecordBatch(list):
     """Up to RECORD_BATCH_SIZE records of one partition, in the order read, moved through the CDK's queue as one item.
 
     The CDK puts every record on the queue between the worker threads and the thread that prints, one at a time: a
-    lock, a condition notified and a thread woken per record (about 10% of a sync's CPU at scale 10). A worker now
-    puts a batch when it is full, when the partition ends and before anything else it queues for that partition (its
-    state is emitted by close_partition, its error by the exception handler), so the printing thread sees each
-    partition's records, state and errors in the same order as before.
+    lock, a condition notified and a thread woken per record. A worker now puts a batch when it is full, when the
+    partition ends and before anything else it queues for that partition (its state is emitted by close_partition,
+    its error by the exception handler), so the printing thread sees each partition's records, state and errors in
+    the same order as before.
 
     The queue holds QUEUE_SIZE items instead of the CDK's 10,000: printing is the slower side, so that backlog is
     what would grow with the size of a sync (peak RSS). Only worker threads ever wait on a full queue; the printing
@@ -395,8 +393,8 @@ def record_messages(batch: RecordBatch, processor: Any) -> Any:
     With OUTPUT_RECORD_LINES on (the connectors' command line turns it on), the records' lines are written here and
     handed on as one RecordLines per batch instead of one message each: the entrypoint's loop, its record count and
     the print then run once per batch. Off, every record is its own message, for callers of the source's `read`.
-    (The CDK's memory monitor counts entrypoint messages: it then reads the cgroup's memory every 5,000 batches,
-    some 15 s of a fast sync, instead of every 5,000 records.)"""
+    (The CDK's memory monitor counts entrypoint messages: it then reads the cgroup's memory every 5,000 batches
+    instead of every 5,000 records.)"""
     from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
     counter = processor._record_counter
@@ -486,11 +484,10 @@ def _install_record_batches() -> None:
 
 def _install_heap_freeze() -> None:
     """CPython's cyclic garbage collector runs a young collection every 700 container allocations, and every few of
-    those a full one over every tracked object: the imports, the manifest, the built streams and their schemas, some
-    hundred thousand objects that live as long as the process. A Mailchimp page parses into some 10,000 containers
-    (nested member objects) that live until its records are printed, so they survive into the older generations and
-    keep triggering full collections. At scale 10 that was a fifth of a Mailchimp sync's CPU (user time 4.4 -> 3.4 s;
-    Campaign Monitor's flat records: no change).
+    those a full one over every tracked object, including the many that live as long as the process (the imports,
+    the manifest, the built streams and their schemas). A Mailchimp page parses into many nested containers that live
+    until its records are printed, so they survive into the older generations and keep triggering full collections
+    (Campaign Monitor's flat records do not).
 
     When the read starts, with FREEZE_HEAP_AT_READ, everything built so far moves to the permanent generation
     (gc.freeze: never scanned again, nothing freed that a collection would have freed but start-up garbage), and young

@@ -8,9 +8,8 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
 M_ARENA_MAX = -8
 
 
-# Both connectors' setting. Peak RSS at scale 10 with the fixed threshold, arenas capped either way: Mailchimp
-# (pages read ahead) 139 to 158 -> 127 to 131 MiB, Campaign Monitor ~142 -> ~117 MiB; a few tenths of a second of
-# CPU at most, within the noise of runs without latency.
+# Both connectors' setting. The fixed threshold returns large freed page buffers to the system at once, which
+# lowers peak RSS at no measurable CPU cost (docs/benchmarks.md).
 ARENAS = 2
 MMAP_THRESHOLD = 128 * 1024
 

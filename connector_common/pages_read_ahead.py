@@ -1,10 +1,9 @@
 """A partition's offset pages requested ahead, on the sync's own worker pool.
 
 The CDK reads a partition's pages one after the other (SimpleRetriever._read_pages): the next page is requested only
-once the last one has been read. A Mailchimp list of 27,613 members is then 28 round trips in a row, whatever the
-concurrency level, and at the real API's second or so per 1,000-member page a list of a million members is a quarter
-of an hour of one request at a time while the other workers wait. Yet once the first page has told how many items
-there are (`total_items`), every page's offset is known.
+once the last one has been read, so a large partition is one round trip after another, whatever the concurrency
+level, while the other workers wait. Yet once the first page has told how many items there are (`total_items`),
+every page's offset is known.
 
 For a retriever whose pagination strategy is an `OffsetPagesReadAhead`, this reads the partition's pages itself: the
 first page as the CDK would, then up to PAGES_AHEAD pages ahead of the page being read, as tasks of the CDK's own
@@ -49,10 +48,8 @@ from connector_common.offset_pages import OffsetPagesReadAhead
 _pool_lock = threading.Lock()
 _pool: Optional[ThreadPoolExecutor] = None  # the worker pool of the concurrent read in progress
 _installed = False
-# Pages of one partition requested ahead of the one being read. Sandbox, scale 10: at ~1 s a 1,000-member page (the
-# real API's order of magnitude; 0.3 s + 0.7 ms an item) 4 cut the sync from 29.7 s to 19.2 s (bound 17.6 s; 10 ahead:
-# 18.6 s). At 50 ms the sync is bound by its CPU and the wall time does not change; the pages parsed ahead cost some
-# 0.3 s of CPU (of ~5) without latency, and 10 ahead raised peak RSS by about 6 MiB more than 4.
+# Pages of one partition requested ahead of the one being read. Pages ahead help only when page latency, not CPU,
+# bounds the sync; each one more held parsed costs memory, and more than 4 gained little (docs/benchmarks.md).
 PAGES_AHEAD = 4
 # Requests of earlier pages a partition may make to join a page to the previous one (see PageJoiner).
 PAGE_REQUESTS_BACK_TO_JOIN = 10
