@@ -561,6 +561,16 @@ class Bench:
         return "\n".join(out) + "\n"
 
 
+# What follows this line in the markdown file is written by hand (readings of the figures, earlier runs): a new run
+# replaces only what comes before it.
+KEPT_BELOW = "<!-- Written by hand below this line: benchmarks/run.py --markdown keeps it. -->"
+
+
+def kept_sections(markdown: Path) -> str:
+    text = markdown.read_text() if markdown.exists() else ""
+    return "\n" + text[text.index(KEPT_BELOW):] if KEPT_BELOW in text else ""
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=10.0, help="sandbox scale of the main runs (default 10)")
@@ -616,7 +626,7 @@ def main(argv: list[str]) -> int:
         print(bench.report(markdown=False))
         if args.markdown:
             args.markdown.parent.mkdir(parents=True, exist_ok=True)
-            args.markdown.write_text(bench.report(markdown=True))
+            args.markdown.write_text(bench.report(markdown=True) + kept_sections(args.markdown))
         if args.json:
             args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                              "results": [asdict(r) for r in bench.results],

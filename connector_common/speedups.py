@@ -5,8 +5,8 @@ the process (glibc malloc, the heap frozen before a read). Each was written and 
 on any other version the connector runs the CDK's own code and says so once. Nothing here runs on import, so the
 manifest and components alone (Airbyte's stock runtime, the Connector Builder) never see a patched CDK.
 
-`SWITCH=off` (or 0, false, no) in the environment runs the CDK's own code on the tested version too: the records and
-states are the same either way, only slower.
+`EMAIL_SOURCES_SPEEDUPS=off` (or 0, false, no) in the environment runs the CDK's own code on the tested version too:
+the records and states are the same either way, only slower.
 
 With them on, the per-partition cursor also emits its state every `cdk_fast_paths.STATE_INTERVAL_SECONDS` (30 s)
 instead of the CDK's 600 s, so that a sync killed midway resumes from at most half a minute before.
