@@ -46,6 +46,7 @@ COMPARISONS = [
     ("ours-mailchimp", "tap-mailchimp"),
     ("ours-stock-mailchimp", "airbyte-mailchimp"),
     ("ours-campaign-monitor", "tap-campaign-monitor"),
+    ("ours-stock-campaign-monitor", "tap-campaign-monitor"),
 ]
 # The parents of the incremental streams (those are read per list or per campaign), for the incremental bound.
 PARENT_STREAMS = {
