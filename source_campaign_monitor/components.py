@@ -1358,7 +1358,12 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self.stream_name = self.stream_name or str(parameters.get("name") or "")
-        self._seen: dict[str, str] = {}
+        self._seen: Optional[dict[str, str]] = None  # the saved fingerprints, updated as the campaigns are listed
+
+    def _saved_fingerprints(self) -> dict[str, str]:
+        saved = saved_stream_state(self.config, self.stream_name)
+        stored = (saved.get("parent_state") or {}).get(self.state_key)
+        return {str(key): value for key, value in stored.items()} if isinstance(stored, Mapping) else {}
 
     def _fingerprint(self, parent_id: str) -> Optional[str]:
         def read() -> Optional[str]:
@@ -1372,9 +1377,7 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
         return sync_store(self.config).once(("fingerprint", self.state_key, parent_id), read)
 
     def stream_slices(self) -> Iterable[StreamSlice]:
-        saved = saved_stream_state(self.config, self.stream_name)
-        stored = (saved.get("parent_state") or {}).get(self.state_key)
-        stored = {str(k): v for k, v in stored.items()} if isinstance(stored, Mapping) else {}
+        stored = self._saved_fingerprints()
         self._seen = dict(stored)
         skipped = 0
         for partition in self.partitions.stream_slices():
@@ -1392,7 +1395,8 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
             logger.info(f"{self.stream_name}: {skipped} parents unchanged since the last sync were not re-read.")
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
-        return {self.state_key: dict(self._seen)}
+        seen = self._seen if self._seen is not None else self._saved_fingerprints()
+        return {self.state_key: dict(seen)}
 
 
 @dataclass

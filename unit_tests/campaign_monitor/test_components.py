@@ -226,6 +226,26 @@ def test_a_rotated_refresh_token_is_persisted_with_a_control_message():
     assert config["credentials"]["refresh_token"] == "refresh-2"
 
 
+def test_the_persisted_config_holds_the_settings_only_not_what_the_sync_keeps_beside_them():
+    config = oauth_config(refresh_token="refresh-1")
+    config["__saved_stream_states"] = {"campaign_opens": {"states": []}}  # KeepSavedStateForPartitionRouter's
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, json={"access_token": "access-2", "expires_in": 3600, "refresh_token": "refresh-2"})
+        out = io.StringIO()
+        with redirect_stdout(out):
+            oauth(config).get_auth_header()
+    (control,) = control_messages(out.getvalue())
+    assert set(control["connectorConfig"]["config"]) == {"credentials"}
+
+
+def test_two_syncs_in_one_process_do_not_share_tokens():
+    with requests_mock_module.Mocker() as mocker:
+        mocker.post(TOKEN_URL, [{"json": {"access_token": f"access-{n}", "expires_in": 3600}} for n in (1, 2)])
+        with redirect_stdout(io.StringIO()):
+            assert oauth(oauth_config(refresh_token="r")).get_auth_header() == {"Authorization": "Bearer access-1"}
+            assert oauth(oauth_config(refresh_token="r")).get_auth_header() == {"Authorization": "Bearer access-2"}
+
+
 def test_an_authorization_code_is_exchanged_once_and_dropped_from_the_persisted_config():
     config = oauth_config(authorization_code="code-1", redirect_uri="https://app.example.com/cb")
     with requests_mock_module.Mocker() as mocker:
