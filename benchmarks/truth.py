@@ -55,6 +55,12 @@ def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
         ),
         "unsubscribes": total(data["unsubscribes"]),
         "campaign_recipients": total(data["sent_to"]),
+        "automation_emails": total(data["automation_emails"]),
+        "automation_email_queue": total(data["automation_queue"]),
+        "automation_recipients": total(data["automation_sent_to"]),
+        "automation_email_activity": sum(
+            len(email["activity"]) for emails in data["automation_email_activity"].values() for email in emails
+        ),
     }
 
 

@@ -39,6 +39,10 @@ STREAMS = {
     "interest_categories": (["id"], None),
     "interests": (["id"], None),
     "campaign_recipients": (["campaign_id", "email_id"], None),
+    "automation_emails": (["id"], None),
+    "automation_email_queue": (["workflow_id", "email_id", "id"], None),
+    "automation_recipients": (["campaign_id", "email_id"], None),
+    "automation_email_activity": (["action", "campaign_id", "email_id", "timestamp"], "timestamp"),
 }
 
 
@@ -111,6 +115,13 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "interest_categories": flat(data["interest_categories"]),
         "interests": flat(data["interests"]),
         "campaign_recipients": flat(data["sent_to"]),
+        "automation_emails": flat(data["automation_emails"]),
+        "automation_email_queue": flat(data["automation_queue"]),
+        "automation_recipients": flat(data["automation_sent_to"]),
+        "automation_email_activity": [
+            {**{k: v for k, v in email.items() if k != "activity"}, **item}
+            for email in flat(data["automation_email_activity"]) for item in email["activity"]
+        ],
     }
 
 
@@ -341,6 +352,40 @@ def test_campaign_recipients_are_requested_once_per_sent_campaign_and_never_for_
     drafts = {c["id"] for c in sandbox.data["campaigns"] if c["status"] != "sent"}
     assert drafts and not drafts & {r["campaign_id"] for r in full_read.records("campaign_recipients")}
     assert {r["status"] for r in full_read.records("campaign_recipients")} == {"sent", "hard", "soft"}
+
+
+def test_automation_emails_are_listed_once_a_sync_and_only_those_sent_to_someone_have_their_report_read(sandbox, full_read):
+    automations = sandbox.data["automations"]
+    emails = [email for flow in automations for email in sandbox.data["automation_emails"][flow["id"]]]
+    listings = [r.path for r in full_read.requests if r.path.startswith("/3.0/automations/") and r.path.endswith("/emails")]
+    reports = {r.path.split("/")[3] for r in full_read.requests if r.path.endswith(("/sent-to", "/email-activity"))}
+    queues = [r.path for r in full_read.requests if r.path.endswith("/queue")]
+
+    # once for the automation_emails stream, once for the ids its three child streams share
+    assert sorted(listings) == sorted(f"/3.0/automations/{flow['id']}/emails" for flow in automations for _ in (1, 2))
+    assert any(not sandbox.data["automation_emails"][flow["id"]] for flow in automations)  # a draft has no emails
+    assert sorted(queues) == sorted(f"/3.0/automations/{e['workflow_id']}/emails/{e['id']}/queue" for e in emails)
+    unsent = {e["id"] for e in emails if e["emails_sent"] == 0}
+    assert unsent and not unsent & reports
+    assert {e["id"] for e in emails} - unsent <= reports
+
+
+def test_an_incremental_read_asks_each_automation_email_for_its_activity_since_its_cursor_minus_the_lookback(
+        sandbox, workdir, discovered, full_read):
+    stream = "automation_email_activity"
+    (state,) = [s for s in full_read.final_state() if s["stream"]["stream_descriptor"]["name"] == stream]
+    cursors = {entry["partition"]["automation_email_id"]: datetime.fromisoformat(entry["cursor"]["timestamp"])
+               for entry in state["stream"]["stream_state"]["states"]}
+    sandbox.server.reset_log()
+
+    run = run_source(COMMAND, "read", workdir, config=apikey_config(sandbox), state=[state],
+                     catalog=configured_catalog(discovered, [stream], sync_mode="incremental"))
+
+    assert run.returncode == 0, run.output
+    asked = {r.path.split("/")[3]: datetime.fromisoformat(r.query["since"])
+             for r in sandbox.server.requests() if r.path.endswith("/email-activity")}
+    assert asked and asked == {email: cursor - timedelta(minutes=15) for email, cursor in cursors.items()}
+    assert all(datetime.fromisoformat(r["timestamp"]) > asked[r["campaign_id"]] for r in run.records(stream))
 
 
 def test_the_read_leaks_no_secret(sandbox, full_read):

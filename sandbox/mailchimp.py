@@ -59,6 +59,12 @@ API puts on every object and envelope -- is added on the way out and is not stor
 ``data["reports"]``                          [report] (sent campaigns only, same order as campaigns)
 ``data["email_activity"][campaign_id]``      [email] as /reports/{id}/email-activity returns them (sent campaigns)
 ``data["unsubscribes"][campaign_id]``        [unsubscribe] (sent campaigns)
+``data["automation_emails"][workflow_id]``   [automation email] GET /automations/{id}/emails (no paging: the whole
+                                             list; a draft automation has none, a workflow's last email of several
+                                             is unsent: emails_sent 0, send_time "")
+``data["automation_queue"][email_id]``       [queue entry] GET /automations/{id}/emails/{email_id}/queue (no paging)
+``data["automation_sent_to"][email_id]``     [recipient] GET /reports/{email_id}/sent-to of an automation email
+``data["automation_email_activity"][email_id]``  [email] GET /reports/{email_id}/email-activity of an automation email
 ``data["sent_to"][campaign_id]``             [recipient] as /reports/{id}/sent-to lists them (sent campaigns; status
                                              sent, hard or soft from the recipient's bounces, open_count, last_open
                                              "" without opens)
@@ -324,6 +330,10 @@ class MailchimpData:
         self._segment_rules: dict[int, Callable[[dict], bool]] = {}
         self._merge_fields: dict[str, list[str]] = {}
         self._email_counter = 0
+        # The objects added after the first release (automation emails and their reports, ...) draw from their own
+        # sequence, so that everything generated before them is the same as it was.
+        self.more_rng = random.Random(f"mailchimp-more-objects-{seed}")
+        self.more_ids = _Ids(self.more_rng)
         self._generate()
 
     # ---- helpers
@@ -376,7 +386,9 @@ class MailchimpData:
         total_members = 7000 * self.scale
         self.data.update({"lists": [], "members": {}, "segments": {}, "segment_members": {}, "tags": {},
                           "interest_categories": {}, "interests": {}, "campaigns": [], "automations": [],
-                          "reports": [], "email_activity": {}, "unsubscribes": {}, "sent_to": {}})
+                          "reports": [], "email_activity": {}, "unsubscribes": {}, "sent_to": {},
+                          "automation_emails": {}, "automation_queue": {}, "automation_sent_to": {},
+                          "automation_email_activity": {}})
         shared_emails: list[tuple[str, str, str]] = []
         for index, (name, share, with_interests, deleted_merge_field) in enumerate(list_specs):
             list_id = self.ids.hex(10)
@@ -500,6 +512,104 @@ class MailchimpData:
         for lst in self.data["lists"]:
             self._refresh_list(lst)
         self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
+        self._with_more_rng(self._generate_automation_emails)
+
+    def _with_more_rng(self, generate: Callable[[], None]) -> None:
+        """Runs `generate` with self.rng and self.ids drawing from the sequence of the objects added later."""
+        saved = self.rng, self.ids
+        self.rng, self.ids = self.more_rng, self.more_ids
+        try:
+            generate()
+        finally:
+            self.rng, self.ids = saved
+
+    def _generate_automation_emails(self) -> None:
+        """Each started automation's emails (a draft automation has none), their queues and their reports: the
+        recipients (sent-to) and email activity of every email sent at least once. The last email of a workflow with
+        several has not been sent to anyone yet (emails_sent 0, send_time "")."""
+        rng = self.rng
+        for automation in self.data["automations"]:
+            self.data["automation_emails"][automation["id"]] = emails = []
+            if automation["status"] == "save":
+                continue
+            members = [m for m in self.data["members"][automation["recipients"]["list_id"]]
+                       if m["status"] == "subscribed"]
+            count = automation["trigger_settings"]["workflow_emails_count"]
+            started = datetime.fromisoformat(automation["start_time"])
+            for position in range(1, count + 1):
+                email = self._automation_email(automation, position)
+                emails.append(email)
+                unsent = position == count and count > 1
+                recipients = [] if unsent else rng.sample(members, min(len(members), max(3, round(40 * self.scale))))
+                entries, sent_to, last_send = [], [], ""
+                for member in recipients:
+                    sent_at = self._time_between(started, self.now - timedelta(days=2))
+                    last_send = max(last_send, sent_at)
+                    entry = {"campaign_id": email["id"], "list_id": member["list_id"], "list_is_active": True,
+                             "email_id": member["id"], "email_address": member["email_address"], "activity": []}
+                    sent_dt = datetime.fromisoformat(sent_at)
+                    self._add_activity(entry, sent_dt, min(self.now - timedelta(days=1), sent_dt + timedelta(days=20)),
+                                       rng.choice([0, 1, 2, 3]))
+                    entries.append(entry)
+                    sent_to.append(self._sent_to(email, member, 0))
+                email["emails_sent"] = len(recipients)
+                email["send_time"] = last_send
+                self.data["automation_email_activity"][email["id"]] = entries
+                self.data["automation_sent_to"][email["id"]] = sent_to
+                self._refresh_automation_email(email)
+                queued = [m for m in members if m not in recipients][: 0 if automation["status"] != "sending" else
+                                                                     max(1, round(5 * self.scale))]
+                self.data["automation_queue"][email["id"]] = [
+                    {"id": m["id"], "workflow_id": automation["id"], "email_id": email["id"],
+                     "list_id": m["list_id"], "list_is_active": True, "email_address": m["email_address"],
+                     "next_send": iso(self.now + timedelta(hours=position * 6 + index))}
+                    for index, m in enumerate(queued)]
+
+    def _automation_email(self, automation: dict, position: int) -> dict:
+        email_id = self.ids.hex(10)
+        first = position == 1
+        title = f"{automation['settings']['title']} – E-Mail {position}"
+        return {
+            "id": email_id,
+            "web_id": self.ids.integer(),
+            "workflow_id": automation["id"],
+            "position": position,
+            "delay": {"amount": 0 if first else position - 1, "type": "now" if first else "day",
+                      "direction": "after", "action": "signup" if first else "previous_campaign_sent",
+                      "action_description": "immediately after signup" if first else
+                      f"{position - 1} day(s) after the previous email"},
+            "create_time": automation["create_time"],
+            "start_time": automation["start_time"],
+            "archive_url": f"http://eepurl.com/{self.ids.hex(6)}",
+            "status": automation["status"],
+            "emails_sent": 0,
+            "send_time": "",
+            "content_type": "template",
+            "needs_block_refresh": False,
+            "has_logo_merge_tag": False,
+            "recipients": copy.deepcopy(automation["recipients"]),
+            "settings": {"subject_line": title, "preview_text": "", "title": title,
+                         "from_name": automation["settings"]["from_name"],
+                         "reply_to": automation["settings"]["reply_to"], "authenticate": True, "auto_footer": False,
+                         "inline_css": False, "auto_tweet": False, "auto_fb_post": [], "fb_comments": True,
+                         "template_id": self.rng.randrange(1, 200), "drag_and_drop": True},
+            "tracking": copy.deepcopy(automation["tracking"]),
+            "trigger_settings": copy.deepcopy(automation["trigger_settings"]),
+            "report_summary": {},
+        }
+
+    def _refresh_automation_email(self, email: dict) -> None:
+        """The email's report_summary from its email activity (as a campaign's)."""
+        entries = self.data["automation_email_activity"][email["id"]]
+        opens = sum(1 for e in entries for a in e["activity"] if a["action"] == "open")
+        clicks = sum(1 for e in entries for a in e["activity"] if a["action"] == "click")
+        openers = sum(1 for e in entries if any(a["action"] == "open" for a in e["activity"]))
+        clickers = sum(1 for e in entries if any(a["action"] == "click" for a in e["activity"]))
+        sent = max(email["emails_sent"], 1)
+        email["report_summary"] = {"opens": opens, "unique_opens": openers, "open_rate": round(openers / sent, 4),
+                                   "clicks": clicks, "subscriber_clicks": clickers,
+                                   "click_rate": round(clickers / sent, 4)}
+        self._refresh_sent_to(self.data["automation_sent_to"][email["id"]], entries)
 
     def _new_segment(self, list_id: str, name: str, seg_type: str, after: str, options: dict | None = None) -> dict:
         created = self._time_between(datetime.fromisoformat(after), self.now - timedelta(days=3))
@@ -885,17 +995,18 @@ class MailchimpData:
         entry = {"email_id": member["id"], "email_address": member["email_address"],
                  "merge_fields": copy.deepcopy(member["merge_fields"]), "vip": member["vip"],
                  "status": "sent", "open_count": 0, "last_open": ""}
-        if campaign["type"] == "absplit":
+        if campaign.get("type") == "absplit":
             entry["absplit_group"] = "ab"[position % 2]  # the groups of the report's ab_split
-        if campaign["settings"]["timewarp"]:
+        if campaign["settings"].get("timewarp"):
             entry["gmt_offset"] = member["location"]["gmtoff"]
         entry.update(campaign_id=campaign["id"], list_id=campaign["recipients"]["list_id"], list_is_active=True)
         return entry
 
-    def _refresh_sent_to(self, campaign_id: str, emails: list[dict]) -> None:
+    @staticmethod
+    def _refresh_sent_to(recipients: list[dict], emails: list[dict]) -> None:
         """A recipient's delivery status is its bounce (hard or soft) if it bounced, else sent; its opens counted."""
         activity = {e["email_id"]: e["activity"] for e in emails}
-        for entry in self.data["sent_to"].get(campaign_id, []):
+        for entry in recipients:
             items = activity.get(entry["email_id"], [])
             bounces = [a.get("type") for a in items if a["action"] == "bounce"]
             opens = [a["timestamp"] for a in items if a["action"] == "open"]
@@ -924,7 +1035,7 @@ class MailchimpData:
         report["bounces"] = {"hard_bounces": bounces.count("hard"), "soft_bounces": bounces.count("soft"),
                              "syntax_errors": 0}
         report["unsubscribed"] = len(self.data["unsubscribes"][campaign["id"]])
-        self._refresh_sent_to(campaign["id"], emails)
+        self._refresh_sent_to(self.data["sent_to"].get(campaign["id"], []), emails)
         report["list_stats"]["proxy_excluded_open_rate"] = report["list_stats"]["open_rate"]
         if report["delivery_status"].get("enabled"):
             report["delivery_status"]["emails_sent"] = campaign["delivery_status"]["emails_sent"] = campaign["emails_sent"]
@@ -1246,6 +1357,8 @@ class MailchimpApp(SandboxApp):
             ("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", self.interests),
             ("/3.0/campaigns", self.campaigns), ("/3.0/campaigns/{campaign_id}", self.one_campaign),
             ("/3.0/automations", self.automations),
+            ("/3.0/automations/{workflow_id}/emails", self.automation_emails),
+            ("/3.0/automations/{workflow_id}/emails/{workflow_email_id}/queue", self.automation_email_queue),
             ("/3.0/reports", self.reports), ("/3.0/reports/{campaign_id}", self.one_report),
             ("/3.0/reports/{campaign_id}/email-activity", self.email_activity),
             ("/3.0/reports/{campaign_id}/unsubscribed", self.unsubscribed),
@@ -1450,6 +1563,20 @@ class MailchimpApp(SandboxApp):
             if lst["id"] == list_id:
                 return lst
         raise not_found()
+
+    def _automation(self, workflow_id: str) -> dict:
+        for automation in self.store.data["automations"]:
+            if automation["id"] == workflow_id:
+                return automation
+        raise not_found()
+
+    def _campaign_or_automation_email(self, campaign_id: str) -> dict:
+        """An automation email's id is a campaign id to the reports endpoints."""
+        for emails in self.store.data["automation_emails"].values():
+            for email in emails:
+                if email["id"] == campaign_id:
+                    return email
+        return self._campaign(campaign_id)
 
     def _campaign(self, campaign_id: str) -> dict:
         for campaign in self.store.data["campaigns"]:
@@ -1729,6 +1856,56 @@ class MailchimpApp(SandboxApp):
                                  link("create", f"{ROOT}/automations", "POST", "Automations/Response.json",
                                       "Automations/POST.json")])
 
+    def automation_emails(self, request: Request) -> tuple[dict, int]:
+        """The reference gives this endpoint no count/offset: every email of the workflow in one response."""
+        workflow_id = request.params["workflow_id"]
+        self._automation(workflow_id)
+        items = self.store.data["automation_emails"].get(workflow_id, [])
+        base = f"{ROOT}/automations/{workflow_id}/emails"
+
+        def links(email: dict) -> list:
+            own = f"{base}/{email['id']}"
+            return [link("parent", base, target="Automations/Emails/CollectionResponse.json"),
+                    link("self", own, target="Automations/Emails/Response.json"),
+                    link("start", f"{own}/actions/start", "POST"), link("pause", f"{own}/actions/pause", "POST"),
+                    link("queue", f"{own}/queue", target="Automations/Emails/Queue/CollectionResponse.json")]
+
+        return self._unpaged(request, "emails", items, links,
+                             [link("parent", f"{ROOT}/automations/{workflow_id}", target="Automations/Response.json"),
+                              link("self", base, target="Automations/Emails/CollectionResponse.json")])
+
+    def automation_email_queue(self, request: Request) -> tuple[dict, int]:
+        """No count/offset in the reference either: the whole queue in one response."""
+        workflow_id, email_id = request.params["workflow_id"], request.params["workflow_email_id"]
+        self._automation(workflow_id)
+        if not any(e["id"] == email_id for e in self.store.data["automation_emails"].get(workflow_id, [])):
+            raise not_found()
+        base = f"{ROOT}/automations/{workflow_id}/emails/{email_id}/queue"
+
+        def links(entry: dict) -> list:
+            return [link("parent", base, target="Automations/Emails/Queue/CollectionResponse.json"),
+                    link("self", f"{base}/{entry['id']}", target="Automations/Emails/Queue/Response.json")]
+
+        return self._unpaged(request, "queue", self.store.data["automation_queue"].get(email_id, []), links,
+                             [link("parent", base.rsplit("/", 1)[0], target="Automations/Emails/Response.json"),
+                              link("self", base, target="Automations/Emails/Queue/CollectionResponse.json"),
+                              link("create", base, "POST", "Automations/Emails/Queue/Response.json",
+                                   "Automations/Emails/Queue/POST.json")],
+                             {"workflow_id": workflow_id, "email_id": email_id}, extra_first=True)
+
+    def _unpaged(self, request: Request, key: str, items: list[dict], links: Callable[[dict], list],
+                 envelope_links: list, extra: dict | None = None, extra_first: bool = False) -> tuple[dict, int]:
+        """A collection the API returns whole: count and offset are ignored (the endpoint has none)."""
+        if self._links_wanted(request, key):
+            items = [{**item, "_links": links(item)} for item in items]
+        body = dict(extra or {}) if extra_first else {}
+        body[key] = list(items)
+        if not extra_first:
+            body.update(extra or {})
+        body["total_items"] = len(items)
+        body["_links"] = envelope_links
+        return body, len(items)
+
     @staticmethod
     def _report_links(report: dict) -> list:
         base = f"{ROOT}/reports/{report['id']}"
@@ -1759,7 +1936,7 @@ class MailchimpApp(SandboxApp):
 
     def email_activity(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]
-        self._campaign(campaign_id)
+        self._campaign_or_automation_email(campaign_id)
         items = self._cached(request, lambda: self._filtered_activity(request, campaign_id))
         base = f"{ROOT}/reports/{campaign_id}/email-activity"
 
@@ -1775,7 +1952,8 @@ class MailchimpApp(SandboxApp):
                                 {"campaign_id": campaign_id})
 
     def _filtered_activity(self, request: Request, campaign_id: str) -> list[dict]:
-        items = self.store.data["email_activity"].get(campaign_id, [])
+        items = (self.store.data["email_activity"].get(campaign_id)
+                 or self.store.data["automation_email_activity"].get(campaign_id, []))
         since = request.query.get("since")
         if since:
             try:
@@ -1792,8 +1970,9 @@ class MailchimpApp(SandboxApp):
 
     def sent_to(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]
-        self._campaign(campaign_id)
-        items = self.store.data["sent_to"].get(campaign_id, [])
+        self._campaign_or_automation_email(campaign_id)
+        items = (self.store.data["sent_to"].get(campaign_id)
+                 or self.store.data["automation_sent_to"].get(campaign_id, []))
         status = self._enum(request, "status", ("sent", "hard", "soft"))
         if status:
             items = [r for r in items if r["status"] == status]

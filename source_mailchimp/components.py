@@ -996,6 +996,20 @@ class CampaignsWithUnsubscribesPartitionRouter(SharedParentPartitionRouter):
 
 
 @dataclass
+class AutomationEmailsSentToSomeone(SharedParentPartitionRouter):
+    """The automation emails sent at least once (`emails_sent`, an extra field of the partition): one not sent yet
+    has no recipients nor activity in its report, and is not requested.
+
+    A RecordFilter on the parent would make this parent differ from automation_email_queue's, which needs every
+    email, and the automations' emails would be listed twice a sync (see SharedParentPartitionRouter)."""
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for stream_slice in super().stream_slices():
+            if stream_slice.extra_fields.get("emails_sent") != 0:
+                yield stream_slice
+
+
+@dataclass
 class ListAndMemberStatusPartitionRouter(SharedParentPartitionRouter):
     """Each list twice: {list_id, member_status: "all_but_archived"} and {list_id, member_status: "archived"}.
 
