@@ -58,6 +58,9 @@ def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
         "automation_emails": total(data["automation_emails"]),
         "automation_email_queue": total(data["automation_queue"]),
         "automation_recipients": total(data["automation_sent_to"]),
+        "list_merge_fields": total(data["merge_fields"]),
+        "list_growth_history": total(data["growth_history"]),
+        "list_activity": total(data["list_activity"]),
         "automation_email_activity": sum(
             len(email["activity"]) for emails in data["automation_email_activity"].values() for email in emails
         ),

@@ -43,6 +43,9 @@ STREAMS = {
     "automation_email_queue": (["workflow_id", "email_id", "id"], None),
     "automation_recipients": (["campaign_id", "email_id"], None),
     "automation_email_activity": (["action", "campaign_id", "email_id", "timestamp"], "timestamp"),
+    "list_merge_fields": (["list_id", "merge_id"], None),
+    "list_growth_history": (["list_id", "month"], None),
+    "list_activity": (["list_id", "day"], None),
 }
 
 
@@ -122,6 +125,9 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {**{k: v for k, v in email.items() if k != "activity"}, **item}
             for email in flat(data["automation_email_activity"]) for item in email["activity"]
         ],
+        "list_merge_fields": flat(data["merge_fields"]),
+        "list_growth_history": flat(data["growth_history"]),
+        "list_activity": [{**day, "list_id": list_id} for list_id, days in data["list_activity"].items() for day in days],
     }
 
 
@@ -386,6 +392,17 @@ def test_an_incremental_read_asks_each_automation_email_for_its_activity_since_i
              for r in sandbox.server.requests() if r.path.endswith("/email-activity")}
     assert asked and asked == {email: cursor - timedelta(minutes=15) for email, cursor in cursors.items()}
     assert all(datetime.fromisoformat(r["timestamp"]) > asked[r["campaign_id"]] for r in run.records(stream))
+
+
+def test_list_activity_holds_the_180_days_before_today_of_every_list_even_one_without_members(sandbox, full_read):
+    today = datetime.fromisoformat(sandbox.now).date()
+    days: dict[str, set[str]] = {}
+    for record in full_read.records("list_activity"):
+        days.setdefault(record["list_id"], set()).add(record["day"])
+
+    assert sandbox.empty_list_id in days
+    assert days == {lst["id"]: {(today - timedelta(days=n)).isoformat() for n in range(1, 181)}
+                    for lst in sandbox.data["lists"]}
 
 
 def test_the_read_leaks_no_secret(sandbox, full_read):

@@ -59,6 +59,11 @@ API puts on every object and envelope -- is added on the way out and is not stor
 ``data["reports"]``                          [report] (sent campaigns only, same order as campaigns)
 ``data["email_activity"][campaign_id]``      [email] as /reports/{id}/email-activity returns them (sent campaigns)
 ``data["unsubscribes"][campaign_id]``        [unsubscribe] (sent campaigns)
+``data["merge_fields"][list_id]``            [merge field] GET /lists/{id}/merge-fields (the list without members has a
+                                             dropdown with choices)
+``data["growth_history"][list_id]``          [month] GET /lists/{id}/growth-history, newest first, one per month since the
+                                             list was created
+``data["list_activity"][list_id]``           [day] GET /lists/{id}/activity: the 180 days before today, newest first
 ``data["automation_emails"][workflow_id]``   [automation email] GET /automations/{id}/emails (no paging: the whole
                                              list; a draft automation has none, a workflow's last email of several
                                              is unsent: emails_sent 0, send_time "")
@@ -388,7 +393,8 @@ class MailchimpData:
                           "interest_categories": {}, "interests": {}, "campaigns": [], "automations": [],
                           "reports": [], "email_activity": {}, "unsubscribes": {}, "sent_to": {},
                           "automation_emails": {}, "automation_queue": {}, "automation_sent_to": {},
-                          "automation_email_activity": {}})
+                          "automation_email_activity": {}, "merge_fields": {}, "growth_history": {},
+                          "list_activity": {}})
         shared_emails: list[tuple[str, str, str]] = []
         for index, (name, share, with_interests, deleted_merge_field) in enumerate(list_specs):
             list_id = self.ids.hex(10)
@@ -513,6 +519,8 @@ class MailchimpData:
             self._refresh_list(lst)
         self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
         self._with_more_rng(self._generate_automation_emails)
+        self._generate_merge_fields()
+        self._refresh_list_history()
 
     def _with_more_rng(self, generate: Callable[[], None]) -> None:
         """Runs `generate` with self.rng and self.ids drawing from the sequence of the objects added later."""
@@ -564,6 +572,107 @@ class MailchimpData:
                      "list_id": m["list_id"], "list_is_active": True, "email_address": m["email_address"],
                      "next_send": iso(self.now + timedelta(hours=position * 6 + index))}
                     for index, m in enumerate(queued)]
+
+    MERGE_FIELDS = {  # tag: (merge_id, name, type, options), as /lists/{id}/merge-fields describes them
+        "FNAME": (1, "First Name", "text", {"size": 25}),
+        "LNAME": (2, "Last Name", "text", {"size": 25}),
+        "ADDRESS": (3, "Address", "address", {"default_country": 164}),
+        "PHONE": (4, "Phone Number", "phone", {"phone_format": "none"}),
+        "BIRTHDAY": (5, "Birthday", "birthday", {"date_format": "MM/DD"}),
+    }
+
+    def _generate_merge_fields(self) -> None:
+        """Each list's merge fields (no random draw). The list without members has a dropdown in place of BIRTHDAY
+        (its members carry no merge fields, so nothing else changes); MMERGE6, deleted from the unicode list, is not
+        listed, though older members still carry it."""
+        for lst in self.data["lists"]:
+            fields = []
+            for position, tag in enumerate(self._merge_fields[lst["id"]]):
+                merge_id, name, ftype, options = self.MERGE_FIELDS[tag]
+                if lst["id"] == self.empty_list_id and tag == "BIRTHDAY":
+                    tag, name, ftype, options = "COLOR", "Lieblingsfarbe", "dropdown", {
+                        "choices": ["Rot", "Grün", "Blau ✓"]}
+                fields.append({"merge_id": merge_id, "tag": tag, "name": name, "type": ftype,
+                               "required": tag == "FNAME" and lst["double_optin"], "default_value": "",
+                               "public": tag != "PHONE", "display_order": position + 2,
+                               "options": dict(options), "help_text": "" if tag != "PHONE" else "Mobil, bitte",
+                               "list_id": lst["id"]})
+            self.data["merge_fields"][lst["id"]] = fields
+
+    def _refresh_list_history(self) -> None:
+        """Each list's growth history (one record per month since the list was created, newest first) and daily
+        activity (the 180 days before today, newest first), derived from its members and campaigns' activity (no
+        random draw); recomputed as the data changes."""
+        today = self.now.date()
+        days = [(today - timedelta(days=n)).isoformat() for n in range(1, 181)]
+        for lst in self.data["lists"]:
+            members = self.data["members"][lst["id"]]
+            first = lst["date_created"][:7]
+            months, month = [], first
+            while month <= iso(self.now)[:7]:
+                months.append(month)
+                year, mon = int(month[:4]), int(month[5:]) + 1
+                month = f"{year + (mon > 12)}-{(mon - 1) % 12 + 1:02d}"
+
+            # one pass over the members: counts per (month, what)
+            counts: dict[tuple[str, str], int] = {}
+
+            def count(month: str, what: str) -> None:
+                counts[(month, what)] = counts.get((month, what), 0) + 1
+
+            for m in members:
+                opted = (m["timestamp_opt"] or m["timestamp_signup"])[:7]
+                if opted:
+                    count(opted, m["status"] + " opted")
+                    if m["source"] == "Import":
+                        count(opted, "imported")
+                count(m["last_changed"][:7], m["status"] + " changed")
+            existing, history = 0, []
+            for month in months:  # oldest first, to add up the subscribed members up to each month
+                existing += counts.get((month, "subscribed opted"), 0)
+                subscribed = counts.get((month, "subscribed opted"), 0)
+                history.append({
+                    "list_id": lst["id"], "month": month, "existing": existing,
+                    "imports": counts.get((month, "imported"), 0), "optins": subscribed, "subscribed": subscribed,
+                    "unsubscribed": counts.get((month, "unsubscribed changed"), 0), "reconfirm": 0,
+                    "cleaned": counts.get((month, "cleaned changed"), 0),
+                    "pending": counts.get((month, "pending opted"), 0),
+                    "deleted": counts.get((month, "archived changed"), 0),
+                    "transactional": counts.get((month, "transactional changed"), 0),
+                })
+            history.reverse()
+            self.data["growth_history"][lst["id"]] = history
+            per_day: dict[str, dict[str, int]] = {day: dict.fromkeys(
+                ("emails_sent", "unique_opens", "recipient_clicks", "hard_bounce", "soft_bounce", "subs", "unsubs",
+                 "other_adds", "other_removes"), 0) for day in days}
+            for campaign in self.data["campaigns"]:
+                if campaign["recipients"]["list_id"] != lst["id"] or campaign["status"] != "sent":
+                    continue
+                if campaign["send_time"][:10] in per_day:
+                    per_day[campaign["send_time"][:10]]["emails_sent"] += campaign["emails_sent"]
+                for entry in self.data["email_activity"][campaign["id"]]:
+                    seen = set()
+                    for item in entry["activity"]:
+                        day = item["timestamp"][:10]
+                        if day not in per_day:
+                            continue
+                        if item["action"] in ("open", "click") and (item["action"], day) not in seen:
+                            seen.add((item["action"], day))
+                            per_day[day]["unique_opens" if item["action"] == "open" else "recipient_clicks"] += 1
+                        elif item["action"] == "bounce":
+                            per_day[day]["hard_bounce" if item.get("type") == "hard" else "soft_bounce"] += 1
+            for member in members:
+                day = (member["timestamp_opt"] or "")[:10]
+                if day in per_day and member["source"] != "Import":
+                    per_day[day]["subs"] += 1
+                elif day in per_day:
+                    per_day[day]["other_adds"] += 1
+                day = member["last_changed"][:10]
+                if day in per_day and member["status"] == "unsubscribed":
+                    per_day[day]["unsubs"] += 1
+                elif day in per_day and member["status"] in ("cleaned", "archived"):
+                    per_day[day]["other_removes"] += 1
+            self.data["list_activity"][lst["id"]] = [{"day": day, **per_day[day]} for day in days]
 
     def _automation_email(self, automation: dict, position: int) -> dict:
         email_id = self.ids.hex(10)
@@ -1253,6 +1362,7 @@ class MailchimpData:
             if lst["stats"] != before:
                 changes["lists"].add(lst["id"])
         self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
+        self._refresh_list_history()
         return changes
 
     # The real API's edges that a day of changes meets (mutate()): since_* filters are exclusive, so a change in the
@@ -1353,6 +1463,9 @@ class MailchimpApp(SandboxApp):
             ("/3.0/lists/{list_id}/segments/{segment_id}", self.one_segment),
             ("/3.0/lists/{list_id}/segments/{segment_id}/members", self.segment_members),
             ("/3.0/lists/{list_id}/tag-search", self.tag_search),
+            ("/3.0/lists/{list_id}/merge-fields", self.merge_fields),
+            ("/3.0/lists/{list_id}/growth-history", self.growth_history),
+            ("/3.0/lists/{list_id}/activity", self.list_activity),
             ("/3.0/lists/{list_id}/interest-categories", self.interest_categories),
             ("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", self.interests),
             ("/3.0/campaigns", self.campaigns), ("/3.0/campaigns/{campaign_id}", self.one_campaign),
@@ -1747,6 +1860,60 @@ class MailchimpApp(SandboxApp):
             items = [t for t in items if t["name"].lower().startswith(name.lower())]
         page, total = self._page(request, items)
         return {"tags": page, "total_items": total}, len(page)
+
+    # ---- merge fields, growth history, daily activity
+    def merge_fields(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        items = self.store.data["merge_fields"][list_id]
+        ftype = self._enum(request, "type", ("text", "number", "address", "phone", "date", "url", "imageurl",
+                                              "radio", "dropdown", "birthday", "zip"))
+        if ftype:
+            items = [f for f in items if f["type"] == ftype]
+        if request.query.get("required") not in (None, ""):
+            items = [f for f in items if f["required"] == self._bool(request, "required")]
+        base = f"{ROOT}/lists/{list_id}/merge-fields"
+
+        def links(field: dict) -> list:
+            own = f"{base}/{field['merge_id']}"
+            return [link("self", own, target="Lists/MergeFields/Response.json"),
+                    link("parent", base, target="Lists/MergeFields/CollectionResponse.json"),
+                    link("update", own, "PATCH", "Lists/MergeFields/Response.json", "Lists/MergeFields/PATCH.json"),
+                    link("delete", own, "DELETE")]
+
+        return self._collection(request, "merge_fields", items, links,
+                                [link("self", base, target="Lists/MergeFields/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json"),
+                                 link("create", base, "POST", "Lists/MergeFields/Response.json",
+                                      "Lists/MergeFields/POST.json")],
+                                {"list_id": list_id})
+
+    def growth_history(self, request: Request) -> tuple[dict, int]:
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        items = self.store.data["growth_history"][list_id]  # newest month first
+        if self._enum(request, "sort_field", ("month",)):
+            items = sorted(items, key=lambda h: h["month"], reverse=self._enum(request, "sort_dir", ("ASC", "DESC")) != "ASC")
+        base = f"{ROOT}/lists/{list_id}/growth-history"
+
+        def links(entry: dict) -> list:
+            return [link("self", f"{base}/{entry['month']}", target="Lists/Growth/Response.json"),
+                    link("parent", base, target="Lists/Growth/CollectionResponse.json")]
+
+        return self._collection(request, "history", items, links,
+                                [link("self", base, target="Lists/Growth/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json")],
+                                {"list_id": list_id})
+
+    def list_activity(self, request: Request) -> tuple[dict, int]:
+        """Up to the 180 days before today, newest first (the API keeps no older daily activity)."""
+        list_id = request.params["list_id"]
+        self._list(list_id)
+        base = f"{ROOT}/lists/{list_id}/activity"
+        return self._collection(request, "activity", self.store.data["list_activity"][list_id], lambda entry: [],
+                                [link("self", base, target="Lists/Activity/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/lists/{list_id}", target="Lists/Response.json")],
+                                {"list_id": list_id})
 
     # ---- interests
     def interest_categories(self, request: Request) -> tuple[dict, int]:
