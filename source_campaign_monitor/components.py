@@ -564,7 +564,7 @@ class ClientTimeZones:
         if converter is None:
             raise AirbyteTracedException(
                 message="The time zone of a Campaign Monitor client is unknown: its details could not be read.",
-                internal_message=f"No time zone registered for client {client_id!r}",
+                internal_message=f"No time zone known for client {client_id!r} in this sync",
                 failure_type=FailureType.system_error,
             )
         return converter
@@ -679,7 +679,7 @@ class AddParentIdsAndUtcDates(RecordTransformation):
     record's local date-times to ISO 8601 UTC with the client's zone.
 
     Why not YAML: AddFields cannot convert between time zones, and it renders one Jinja template per field per record,
-    several times slower than this on the hot path (issue 5 budgets ~50 µs per record for everything)."""
+    several times slower than this on the hot path (the budget is ~50 µs per record for everything)."""
 
     config: Config
     parameters: InitVar[Mapping[str, Any]]
