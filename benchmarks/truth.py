@@ -61,6 +61,8 @@ def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
         "list_merge_fields": total(data["merge_fields"]),
         "list_growth_history": total(data["growth_history"]),
         "list_activity": total(data["list_activity"]),
+        "campaign_click_details": total(data["click_details"]),
+        "campaign_domain_performance": total(data["domain_performance"]),
         "automation_email_activity": sum(
             len(email["activity"]) for emails in data["automation_email_activity"].values() for email in emails
         ),

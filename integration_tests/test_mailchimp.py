@@ -46,6 +46,8 @@ STREAMS = {
     "list_merge_fields": (["list_id", "merge_id"], None),
     "list_growth_history": (["list_id", "month"], None),
     "list_activity": (["list_id", "day"], None),
+    "campaign_click_details": (["campaign_id", "id"], None),
+    "campaign_domain_performance": (["campaign_id", "domain"], None),
 }
 
 
@@ -128,6 +130,10 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "list_merge_fields": flat(data["merge_fields"]),
         "list_growth_history": flat(data["growth_history"]),
         "list_activity": [{**day, "list_id": list_id} for list_id, days in data["list_activity"].items() for day in days],
+        "campaign_click_details": flat(data["click_details"]),
+        "campaign_domain_performance": [{**domain, "campaign_id": campaign_id}
+                                        for campaign_id, domains in data["domain_performance"].items()
+                                        for domain in domains],
     }
 
 
@@ -403,6 +409,17 @@ def test_list_activity_holds_the_180_days_before_today_of_every_list_even_one_wi
     assert sandbox.empty_list_id in days
     assert days == {lst["id"]: {(today - timedelta(days=n)).isoformat() for n in range(1, 181)}
                     for lst in sandbox.data["lists"]}
+
+
+def test_click_details_and_domain_performance_are_read_once_per_sent_campaign_and_domains_in_one_request(sandbox, full_read):
+    sent = sorted(report["id"] for report in sandbox.data["reports"])
+    for endpoint in ("click-details", "domain-performance"):
+        requests = [r for r in full_read.requests if r.path.endswith("/" + endpoint)]
+        assert sorted(r.path.split("/")[3] for r in requests) == sent, endpoint
+    assert not any({"count", "offset"} & set(r.query) for r in full_read.requests if r.path.endswith("/domain-performance"))
+    links = full_read.records("campaign_click_details")
+    assert any("last_click" not in link for link in links)  # a link never clicked: "" -> null, left out
+    assert any("ab_split" in link for link in links)
 
 
 def test_the_read_leaks_no_secret(sandbox, full_read):

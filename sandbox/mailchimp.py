@@ -59,6 +59,9 @@ API puts on every object and envelope -- is added on the way out and is not stor
 ``data["reports"]``                          [report] (sent campaigns only, same order as campaigns)
 ``data["email_activity"][campaign_id]``      [email] as /reports/{id}/email-activity returns them (sent campaigns)
 ``data["unsubscribes"][campaign_id]``        [unsubscribe] (sent campaigns)
+``data["click_details"][campaign_id]``       [tracked link] GET /reports/{id}/click-details (sent campaigns tracking
+                                             clicks: every tracked link, last_click "" if never clicked)
+``data["domain_performance"][campaign_id]``  [domain] GET /reports/{id}/domain-performance (no paging)
 ``data["merge_fields"][list_id]``            [merge field] GET /lists/{id}/merge-fields (the list without members has a
                                              dropdown with choices)
 ``data["growth_history"][list_id]``          [month] GET /lists/{id}/growth-history, newest first, one per month since the
@@ -394,7 +397,7 @@ class MailchimpData:
                           "reports": [], "email_activity": {}, "unsubscribes": {}, "sent_to": {},
                           "automation_emails": {}, "automation_queue": {}, "automation_sent_to": {},
                           "automation_email_activity": {}, "merge_fields": {}, "growth_history": {},
-                          "list_activity": {}})
+                          "list_activity": {}, "click_details": {}, "domain_performance": {}})
         shared_emails: list[tuple[str, str, str]] = []
         for index, (name, share, with_interests, deleted_merge_field) in enumerate(list_specs):
             list_id = self.ids.hex(10)
@@ -1111,6 +1114,69 @@ class MailchimpData:
         entry.update(campaign_id=campaign["id"], list_id=campaign["recipients"]["list_id"], list_is_active=True)
         return entry
 
+    # the links clicks go to (_add_activity), and a footer link nobody clicks
+    TRACKED_URLS = ("https://example.com/", "https://example.com/sale?utm=ä", "https://example.org/événements",
+                    "https://example.com/impressum")
+
+    def _click_details(self, campaign: dict, emails: list[dict]) -> list[dict]:
+        """Each tracked link of a campaign with clicks tracked (none otherwise), clicked or not (last_click "" then);
+        `ab_split` on an A/B split campaign only, its groups those of the report's ab_split."""
+        if not campaign["tracking"]["html_clicks"]:
+            return []
+        all_clicks = sum(1 for e in emails for a in e["activity"] if a["action"] == "click")
+
+        def figures(group: list[dict], url: str) -> tuple[int, int, str]:
+            clicks = [a["timestamp"] for e in group for a in e["activity"] if a["action"] == "click" and a.get("url") == url]
+            clickers = sum(1 for e in group if any(a["action"] == "click" and a.get("url") == url for a in e["activity"]))
+            return len(clicks), clickers, max(clicks, default="")
+
+        def percent(part: int, whole: int) -> float:
+            return round(100 * part / whole, 2) if whole else 0
+
+        details = []
+        for url in self.TRACKED_URLS:
+            total, unique, last = figures(emails, url)
+            item = {"id": email_hash(campaign["id"] + url)[:10], "url": url, "total_clicks": total,
+                    "click_percentage": percent(total, all_clicks), "unique_clicks": unique,
+                    "unique_click_percentage": percent(unique, len(emails)), "last_click": last}
+            if campaign["type"] == "absplit":
+                item["ab_split"] = {}
+                for index, side in enumerate("ab"):
+                    group = emails[index::2]
+                    g_total, g_unique, _ = figures(group, url)
+                    item["ab_split"][side] = {f"total_clicks_{side}": g_total,
+                                              f"click_percentage_{side}": percent(g_total, all_clicks),
+                                              f"unique_clicks_{side}": g_unique,
+                                              f"unique_click_percentage_{side}": percent(g_unique, len(group))}
+            item["campaign_id"] = campaign["id"]
+            details.append(item)
+        return details
+
+    def _domain_performance(self, campaign: dict, emails: list[dict]) -> list[dict]:
+        """The recipients' e-mail domains with their figures, most recipients first."""
+        unsubscribed = {u["email_id"] for u in self.data["unsubscribes"][campaign["id"]]}
+        domains: dict[str, dict[str, int]] = {}
+        for entry in emails:
+            figures = domains.setdefault(entry["email_address"].rsplit("@", 1)[1],
+                                         {"emails_sent": 0, "bounces": 0, "opens": 0, "clicks": 0, "unsubs": 0})
+            actions = {a["action"] for a in entry["activity"]}
+            figures["emails_sent"] += 1
+            figures["bounces"] += "bounce" in actions
+            figures["opens"] += "open" in actions
+            figures["clicks"] += "click" in actions
+            figures["unsubs"] += entry["email_id"] in unsubscribed
+        sent = max(len(emails), 1)
+        result = []
+        for domain, f in sorted(domains.items(), key=lambda pair: (-pair[1]["emails_sent"], pair[0])):
+            delivered = f["emails_sent"] - f["bounces"]
+            result.append({"domain": domain, **f, "delivered": delivered,
+                           "emails_pct": round(100 * f["emails_sent"] / sent, 2),
+                           "bounces_pct": round(100 * f["bounces"] / max(f["emails_sent"], 1), 2),
+                           "opens_pct": round(100 * f["opens"] / f["emails_sent"], 2),
+                           "clicks_pct": round(100 * f["clicks"] / f["emails_sent"], 2),
+                           "unsubs_pct": round(100 * f["unsubs"] / f["emails_sent"], 2)})
+        return result
+
     @staticmethod
     def _refresh_sent_to(recipients: list[dict], emails: list[dict]) -> None:
         """A recipient's delivery status is its bounce (hard or soft) if it bounced, else sent; its opens counted."""
@@ -1145,6 +1211,8 @@ class MailchimpData:
                              "syntax_errors": 0}
         report["unsubscribed"] = len(self.data["unsubscribes"][campaign["id"]])
         self._refresh_sent_to(self.data["sent_to"].get(campaign["id"], []), emails)
+        self.data["click_details"][campaign["id"]] = self._click_details(campaign, emails)
+        self.data["domain_performance"][campaign["id"]] = self._domain_performance(campaign, emails)
         report["list_stats"]["proxy_excluded_open_rate"] = report["list_stats"]["open_rate"]
         if report["delivery_status"].get("enabled"):
             report["delivery_status"]["emails_sent"] = campaign["delivery_status"]["emails_sent"] = campaign["emails_sent"]
@@ -1476,6 +1544,8 @@ class MailchimpApp(SandboxApp):
             ("/3.0/reports/{campaign_id}/email-activity", self.email_activity),
             ("/3.0/reports/{campaign_id}/unsubscribed", self.unsubscribed),
             ("/3.0/reports/{campaign_id}/sent-to", self.sent_to),
+            ("/3.0/reports/{campaign_id}/click-details", self.click_details),
+            ("/3.0/reports/{campaign_id}/domain-performance", self.domain_performance),
             ("/3.0/batches/{batch_id}", self.get_batch),
         ]
         for pattern, handler in api:
@@ -2060,10 +2130,10 @@ class MailchimpApp(SandboxApp):
                                    "Automations/Emails/Queue/POST.json")],
                              {"workflow_id": workflow_id, "email_id": email_id}, extra_first=True)
 
-    def _unpaged(self, request: Request, key: str, items: list[dict], links: Callable[[dict], list],
+    def _unpaged(self, request: Request, key: str, items: list[dict], links: Callable[[dict], list] | None,
                  envelope_links: list, extra: dict | None = None, extra_first: bool = False) -> tuple[dict, int]:
         """A collection the API returns whole: count and offset are ignored (the endpoint has none)."""
-        if self._links_wanted(request, key):
+        if links is not None and self._links_wanted(request, key):
             items = [{**item, "_links": links(item)} for item in items]
         body = dict(extra or {}) if extra_first else {}
         body[key] = list(items)
@@ -2153,6 +2223,32 @@ class MailchimpApp(SandboxApp):
                                 [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
                                  link("self", base, target="Reports/SentTo/CollectionResponse.json")],
                                 {"campaign_id": campaign_id})
+
+    def click_details(self, request: Request) -> tuple[dict, int]:
+        campaign_id = request.params["campaign_id"]
+        self._campaign(campaign_id)
+        base = f"{ROOT}/reports/{campaign_id}/click-details"
+
+        def links(entry: dict) -> list:
+            own = f"{base}/{entry['id']}"
+            return [link("self", own, target="Reports/ClickDetails/Response.json"),
+                    link("parent", base, target="Reports/ClickDetails/CollectionResponse.json"),
+                    link("members", f"{own}/members", target="Reports/ClickDetails/Members/CollectionResponse.json")]
+
+        return self._collection(request, "urls_clicked", self.store.data["click_details"].get(campaign_id, []), links,
+                                [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
+                                 link("self", base, target="Reports/ClickDetails/CollectionResponse.json")],
+                                {"campaign_id": campaign_id})
+
+    def domain_performance(self, request: Request) -> tuple[dict, int]:
+        """The reference gives this endpoint no count/offset: the campaign's domains in one response."""
+        campaign_id = request.params["campaign_id"]
+        campaign = self._campaign(campaign_id)
+        base = f"{ROOT}/reports/{campaign_id}/domain-performance"
+        return self._unpaged(request, "domains", self.store.data["domain_performance"].get(campaign_id, []), None,
+                             [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
+                              link("self", base, target="Reports/DomainPerformance/CollectionResponse.json")],
+                             {"total_sent": campaign["emails_sent"], "campaign_id": campaign_id})
 
     def unsubscribed(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]

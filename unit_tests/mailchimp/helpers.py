@@ -20,7 +20,7 @@ ALL_STREAMS = [
     "lists", "list_members", "list_segments", "list_segment_members", "campaigns", "automations", "reports",
     "reports_email_activity", "unsubscribes", "tags", "interest_categories", "interests", "campaign_recipients",
     "automation_emails", "automation_email_queue", "automation_recipients", "automation_email_activity",
-    "list_merge_fields", "list_growth_history", "list_activity",
+    "list_merge_fields", "list_growth_history", "list_activity", "campaign_click_details", "campaign_domain_performance",
 ]
 INCREMENTAL = {"list_members", "list_segments", "campaigns", "automations", "reports_email_activity",
                "automation_email_activity"}
