@@ -63,6 +63,8 @@ def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
         "list_activity": total(data["list_activity"]),
         "campaign_click_details": total(data["click_details"]),
         "campaign_domain_performance": total(data["domain_performance"]),
+        "templates": len(data["templates"]),
+        "landing_pages": len(data["landing_pages"]),
         "automation_email_activity": sum(
             len(email["activity"]) for emails in data["automation_email_activity"].values() for email in emails
         ),

@@ -48,6 +48,8 @@ STREAMS = {
     "list_activity": (["list_id", "day"], None),
     "campaign_click_details": (["campaign_id", "id"], None),
     "campaign_domain_performance": (["campaign_id", "domain"], None),
+    "templates": (["id"], None),
+    "landing_pages": (["id"], None),
 }
 
 
@@ -134,6 +136,8 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "campaign_domain_performance": [{**domain, "campaign_id": campaign_id}
                                         for campaign_id, domains in data["domain_performance"].items()
                                         for domain in domains],
+        "templates": data["templates"],
+        "landing_pages": data["landing_pages"],
     }
 
 
@@ -420,6 +424,12 @@ def test_click_details_and_domain_performance_are_read_once_per_sent_campaign_an
     links = full_read.records("campaign_click_details")
     assert any("last_click" not in link for link in links)  # a link never clicked: "" -> null, left out
     assert any("ab_split" in link for link in links)
+
+
+def test_landing_pages_are_read_in_one_request_of_1000_without_an_offset_the_api_does_not_take(full_read):
+    requests = [r for r in full_read.requests if r.path == "/3.0/landing-pages"]
+
+    assert [(r.query.get("count"), "offset" in r.query) for r in requests] == [("1000", False)]
 
 
 def test_the_read_leaks_no_secret(sandbox, full_read):

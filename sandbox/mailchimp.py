@@ -62,6 +62,8 @@ API puts on every object and envelope -- is added on the way out and is not stor
 ``data["click_details"][campaign_id]``       [tracked link] GET /reports/{id}/click-details (sent campaigns tracking
                                              clicks: every tracked link, last_click "" if never clicked)
 ``data["domain_performance"][campaign_id]``  [domain] GET /reports/{id}/domain-performance (no paging)
+``data["templates"]``                        [template] GET /templates (user, base and gallery templates)
+``data["landing_pages"]``                    [landing page] GET /landing-pages (`count`, no `offset`)
 ``data["merge_fields"][list_id]``            [merge field] GET /lists/{id}/merge-fields (the list without members has a
                                              dropdown with choices)
 ``data["growth_history"][list_id]``          [month] GET /lists/{id}/growth-history, newest first, one per month since the
@@ -522,6 +524,7 @@ class MailchimpData:
             self._refresh_list(lst)
         self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
         self._with_more_rng(self._generate_automation_emails)
+        self._with_more_rng(self._generate_templates_and_landing_pages)
         self._generate_merge_fields()
         self._refresh_list_history()
 
@@ -575,6 +578,47 @@ class MailchimpData:
                      "list_id": m["list_id"], "list_is_active": True, "email_address": m["email_address"],
                      "next_send": iso(self.now + timedelta(hours=position * 6 + index))}
                     for index, m in enumerate(queued)]
+
+    def _generate_templates_and_landing_pages(self) -> None:
+        """The account's templates (its own, and Mailchimp's base and gallery templates it can use, listed by
+        default) and landing pages (published, unpublished, a draft never published: published_at "")."""
+        templates = []
+        for index, (ttype, name, category) in enumerate([
+                ("user", "Newsletter – Sommer ☀", ""), ("user", "Welcome", ""), ("user", "Événement", ""),
+                ("user", "Plain text", ""), ("base", "1 Column", "Basic"), ("base", "2 Columns", "Basic"),
+                ("gallery", "Sale announcement", "Ecommerce"), ("gallery", "Holiday greetings", "Holiday")]):
+            created = self._time_between(datetime(2021, 1, 1, tzinfo=timezone.utc), self.now - timedelta(days=30))
+            own = ttype == "user"
+            template_id = self.ids.integer()
+            templates.append({
+                "id": template_id, "type": ttype, "name": name, "drag_and_drop": index != 3, "responsive": index != 3,
+                "category": category, "date_created": created,
+                "date_edited": self._time_between(datetime.fromisoformat(created), self.now) if own and index else "",
+                "created_by": "Sam Sandbox" if own else "", "edited_by": "Sam Sandbox" if own and index else "",
+                "active": True, "folder_id": "" if index % 2 else self.ids.hex(10),
+                "thumbnail": f"https://gallery.mailchimp.com/{self.ids.hex(20)}/images/thumb_{template_id}.png",
+                "share_url": f"https://{DC}.admin.mailchimp.com/templates/share?id={template_id}" if own else "",
+                "content_type": "multichannel" if index == 0 else "template"})
+        self.data["templates"] = templates
+        lists = [l for l in self.data["lists"] if self.data["members"][l["id"]]]
+        pages = []
+        for index, (status, title) in enumerate([("published", "Jetzt anmelden ✉"), ("published", "Spring sale"),
+                                                  ("unpublished", "Old offer"), ("draft", "Coming soon")]):
+            created = self._time_between(datetime(2023, 1, 1, tzinfo=timezone.utc), self.now - timedelta(days=10))
+            published = "" if status == "draft" else self._time_between(datetime.fromisoformat(created), self.now)
+            page_id = self.ids.hex(10)
+            pages.append({
+                "id": page_id, "name": title, "title": title, "description": "" if index else "Abonnez-vous",
+                "template_id": self.ids.integer(), "status": status, "list_id": lists[index % len(lists)]["id"],
+                "store_id": "", "web_id": self.ids.integer(),
+                "created_by_source": "mailchimp" if index != 1 else "api", "created_at": created,
+                "published_at": published,
+                "unpublished_at": self._time_between(datetime.fromisoformat(published), self.now)
+                if status == "unpublished" else "",
+                "updated_at": max(created, published),
+                "url": f"https://mailchi.mp/{self.ids.hex(6)}/{page_id}" if status != "draft" else "",
+                "tracking": {"track_with_mailchimp": True, "enable_restricted_data_processing": index == 0}})
+        self.data["landing_pages"] = pages
 
     MERGE_FIELDS = {  # tag: (merge_id, name, type, options), as /lists/{id}/merge-fields describes them
         "FNAME": (1, "First Name", "text", {"size": 25}),
@@ -1537,6 +1581,7 @@ class MailchimpApp(SandboxApp):
             ("/3.0/lists/{list_id}/interest-categories", self.interest_categories),
             ("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", self.interests),
             ("/3.0/campaigns", self.campaigns), ("/3.0/campaigns/{campaign_id}", self.one_campaign),
+            ("/3.0/templates", self.templates), ("/3.0/landing-pages", self.landing_pages),
             ("/3.0/automations", self.automations),
             ("/3.0/automations/{workflow_id}/emails", self.automation_emails),
             ("/3.0/automations/{workflow_id}/emails/{workflow_email_id}/queue", self.automation_email_queue),
@@ -2249,6 +2294,58 @@ class MailchimpApp(SandboxApp):
                              [link("parent", f"{ROOT}/reports/{campaign_id}", target="Reports/Response.json"),
                               link("self", base, target="Reports/DomainPerformance/CollectionResponse.json")],
                              {"total_sent": campaign["emails_sent"], "campaign_id": campaign_id})
+
+    def templates(self, request: Request) -> tuple[dict, int]:
+        items = self.store.data["templates"]
+        ttype = self._enum(request, "type", ("user", "base", "gallery"))
+        if ttype:
+            items = [t for t in items if t["type"] == ttype]
+        if request.query.get("created_by"):
+            items = [t for t in items if t["created_by"] == request.query["created_by"]]
+        if request.query.get("category"):
+            items = [t for t in items if t["category"] == request.query["category"]]
+        if request.query.get("folder_id"):
+            items = [t for t in items if t["folder_id"] == request.query["folder_id"]]
+        items = self._time_filter(request, items, "date_created", "since_date_created", "before_date_created")
+        items = self._sort(request, items, ("date_created", "name"))
+
+        def links(template: dict) -> list:
+            own = f"{ROOT}/templates/{template['id']}"
+            return [link("self", own, target="Templates/Response.json"),
+                    link("parent", f"{ROOT}/templates", target="Templates/CollectionResponse.json"),
+                    link("delete", own, "DELETE"),
+                    link("update", own, "PATCH", "Templates/Response.json", "Templates/PATCH.json"),
+                    link("default-content", f"{own}/default-content", target="Templates/DefaultContent/Response.json")]
+
+        return self._collection(request, "templates", items, links,
+                                [link("self", f"{ROOT}/templates", target="Templates/CollectionResponse.json"),
+                                 link("create", f"{ROOT}/templates", "POST", "Templates/Response.json",
+                                      "Templates/POST.json")])
+
+    def landing_pages(self, request: Request) -> tuple[dict, int]:
+        """The reference gives this endpoint `count` (at most 1000) and no `offset`: an offset is not a parameter
+        of it and is ignored, as the API ignores parameters it does not know."""
+        items = self.store.data["landing_pages"]
+        items = self._sort(request, items, ("created_at", "updated_at"))
+        count = request.query.get("count") or "10"
+        if not count.isdigit() or int(count) > MAX_COUNT:
+            raise bad_request(f"The value for 'count' must be an integer no more than {MAX_COUNT}; '{count}' given.")
+
+        def links(page: dict) -> list:
+            own = f"{ROOT}/landing-pages/{page['id']}"
+            return [link("self", own, target="LandingPages/Response.json"),
+                    link("parent", f"{ROOT}/landing-pages", target="LandingPages/CollectionResponse.json"),
+                    link("update", own, "PATCH", "LandingPages/Response.json", "LandingPages/PATCH.json"),
+                    link("delete", own, "DELETE"), link("publish", f"{own}/actions/publish", "POST"),
+                    link("unpublish", f"{own}/actions/unpublish", "POST"),
+                    link("content", f"{own}/content", target="LandingPages/Content/Response.json")]
+
+        body, served = self._unpaged(request, "landing_pages", items[: int(count)], links,
+                                     [link("self", f"{ROOT}/landing-pages", target="LandingPages/CollectionResponse.json"),
+                                      link("create", f"{ROOT}/landing-pages", "POST", "LandingPages/Response.json",
+                                           "LandingPages/POST.json")])
+        body["total_items"] = len(items)
+        return body, served
 
     def unsubscribed(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]

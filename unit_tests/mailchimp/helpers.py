@@ -21,6 +21,7 @@ ALL_STREAMS = [
     "reports_email_activity", "unsubscribes", "tags", "interest_categories", "interests", "campaign_recipients",
     "automation_emails", "automation_email_queue", "automation_recipients", "automation_email_activity",
     "list_merge_fields", "list_growth_history", "list_activity", "campaign_click_details", "campaign_domain_performance",
+    "templates", "landing_pages",
 ]
 INCREMENTAL = {"list_members", "list_segments", "campaigns", "automations", "reports_email_activity",
                "automation_email_activity"}
