@@ -65,6 +65,9 @@ def mailchimp_counts(data: dict[str, Any]) -> dict[str, int]:
         "campaign_domain_performance": total(data["domain_performance"]),
         "templates": len(data["templates"]),
         "landing_pages": len(data["landing_pages"]),
+        "ecommerce_stores": len(data["ecommerce_stores"]),
+        **{f"ecommerce_{part}": total(data[f"ecommerce_{part}"])
+           for part in ("customers", "orders", "products", "carts", "promo_rules", "promo_codes")},
         "automation_email_activity": sum(
             len(email["activity"]) for emails in data["automation_email_activity"].values() for email in emails
         ),

@@ -50,6 +50,13 @@ STREAMS = {
     "campaign_domain_performance": (["campaign_id", "domain"], None),
     "templates": (["id"], None),
     "landing_pages": (["id"], None),
+    "ecommerce_stores": (["id"], None),
+    "ecommerce_customers": (["store_id", "id"], None),
+    "ecommerce_orders": (["store_id", "id"], None),
+    "ecommerce_products": (["store_id", "id"], None),
+    "ecommerce_carts": (["store_id", "id"], None),
+    "ecommerce_promo_rules": (["store_id", "id"], None),
+    "ecommerce_promo_codes": (["store_id", "promo_rule_id", "id"], None),
 }
 
 
@@ -138,6 +145,15 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                                         for domain in domains],
         "templates": data["templates"],
         "landing_pages": data["landing_pages"],
+        "ecommerce_stores": data["ecommerce_stores"],
+        **{f"ecommerce_{part}": [{**item, "store_id": store_id}
+                                 for store_id, items in data[f"ecommerce_{part}"].items() for item in items]
+           for part in ("customers", "orders", "products", "carts", "promo_rules")},
+        "ecommerce_promo_codes": [
+            {**code, "store_id": store_id, "promo_rule_id": rule["id"]}
+            for store_id, rules in data["ecommerce_promo_rules"].items() for rule in rules
+            for code in data["ecommerce_promo_codes"][rule["id"]]
+        ],
     }
 
 
@@ -430,6 +446,33 @@ def test_landing_pages_are_read_in_one_request_of_1000_without_an_offset_the_api
     requests = [r for r in full_read.requests if r.path == "/3.0/landing-pages"]
 
     assert [(r.query.get("count"), "offset" in r.query) for r in requests] == [("1000", False)]
+
+
+ECOMMERCE_STREAMS = [name for name in STREAMS if name.startswith("ecommerce_")]
+
+
+def test_e_commerce_refused_to_the_account_skips_its_streams_with_a_warning_and_the_sync_succeeds(discovered, workdir):
+    with MailchimpSandbox(scale=0.02, seed=0, forbidden_ecommerce=True) as sb:
+        run = run_source(COMMAND, "read", workdir, config=apikey_config(sb),
+                         catalog=configured_catalog(discovered, ["lists", *ECOMMERCE_STREAMS]))
+
+        assert run.returncode == 0, run.output
+        assert run.errors() == []
+        assert len(run.records("lists")) == len(sb.data["lists"])
+        assert [stream for stream in ECOMMERCE_STREAMS if run.records(stream)] == []
+        warnings = [line for line in run.logs("WARN") if "403" in line]
+        assert warnings and all("Skipped ecommerce_stores" in line and "plan" in line for line in warnings), warnings
+        assert len(sb.server.requests("/3.0/ecommerce/")) == len(warnings) == 2  # the stream, the shared store listing
+
+
+def test_a_store_without_orders_carts_or_promo_rules_is_read_and_gives_none(sandbox, full_read):
+    new_store = sandbox.data["ecommerce_stores"][1]["id"]
+    assert not sandbox.data["ecommerce_orders"][new_store]
+
+    requested = {r.path for r in full_read.requests if f"/ecommerce/stores/{new_store}/" in r.path}
+    assert requested == {f"/3.0/ecommerce/stores/{new_store}/{part}"
+                         for part in ("customers", "orders", "products", "carts", "promo-rules")}
+    assert not [r for stream in ECOMMERCE_STREAMS[1:] for r in full_read.records(stream) if r["store_id"] == new_store]
 
 
 def test_the_read_leaks_no_secret(sandbox, full_read):

@@ -38,6 +38,8 @@ Public attributes of :class:`MailchimpSandbox`
                    each with ``"activity": []`` (as the API lists recipients without activity); its report's
                    last_open and last_click are ""
 ``mutate()``       see below
+``forbidden_ecommerce`` constructor flag: when True, every /ecommerce/ endpoint answers 403 Forbidden (problem+json),
+                   as the API answers a user whose role or plan may not read e-commerce data
 ``burst_html_403`` constructor flag: when True, a request beyond the connection limit gets a 403 with an HTML body
                    (as Mailchimp's edge answers bursts) instead of the 429 problem document
 
@@ -64,6 +66,10 @@ API puts on every object and envelope -- is added on the way out and is not stor
 ``data["domain_performance"][campaign_id]``  [domain] GET /reports/{id}/domain-performance (no paging)
 ``data["templates"]``                        [template] GET /templates (user, base and gallery templates)
 ``data["landing_pages"]``                    [landing page] GET /landing-pages (`count`, no `offset`)
+``data["ecommerce_stores"]``                 [store] GET /ecommerce/stores (a store with everything, a new one with no
+                                             orders, carts or promo rules)
+``data["ecommerce_<customers|orders|products|carts|promo_rules>"][store_id]``  GET /ecommerce/stores/{id}/<...>
+``data["ecommerce_promo_codes"][promo_rule_id]``  GET /ecommerce/stores/{id}/promo-rules/{rule_id}/promo-codes
 ``data["merge_fields"][list_id]``            [merge field] GET /lists/{id}/merge-fields (the list without members has a
                                              dropdown with choices)
 ``data["growth_history"][list_id]``          [month] GET /lists/{id}/growth-history, newest first, one per month since the
@@ -400,6 +406,7 @@ class MailchimpData:
                           "automation_emails": {}, "automation_queue": {}, "automation_sent_to": {},
                           "automation_email_activity": {}, "merge_fields": {}, "growth_history": {},
                           "list_activity": {}, "click_details": {}, "domain_performance": {}})
+        # (e-commerce: ecommerce_stores, and ecommerce_<collection>[store_id], set by _generate_ecommerce)
         shared_emails: list[tuple[str, str, str]] = []
         for index, (name, share, with_interests, deleted_merge_field) in enumerate(list_specs):
             list_id = self.ids.hex(10)
@@ -525,6 +532,7 @@ class MailchimpData:
         self.data["account"]["total_subscribers"] = sum(l["stats"]["member_count"] for l in self.data["lists"])
         self._with_more_rng(self._generate_automation_emails)
         self._with_more_rng(self._generate_templates_and_landing_pages)
+        self._with_more_rng(self._generate_ecommerce)
         self._generate_merge_fields()
         self._refresh_list_history()
 
@@ -619,6 +627,143 @@ class MailchimpData:
                 "url": f"https://mailchi.mp/{self.ids.hex(6)}/{page_id}" if status != "draft" else "",
                 "tracking": {"track_with_mailchimp": True, "enable_restricted_data_processing": index == 0}})
         self.data["landing_pages"] = pages
+
+    def _generate_ecommerce(self) -> None:
+        """Two connected stores: one on the list with GDPR fields, with customers (its subscribers), products with
+        variants and images, orders with lines (some cancelled, one with a promo), open carts, promo rules and their
+        codes; and a store connected yesterday, with no orders, carts or promo rules yet. Unset dates are "" (an
+        order not cancelled, a promo rule without an end, a product never published)."""
+        rng = self.rng
+        lst = self.data["lists"][2]
+        address = {"address1": "1 Test Street", "address2": "", "city": "Berlin", "province": "Berlin",
+                   "province_code": "BE", "postal_code": "10115", "country": "Germany", "country_code": "DE"}
+        stores = []
+        for index, (name, domain, created) in enumerate([
+                ("Läden & Co ✨", "shop.example.com", "2023-03-01T10:00:00+00:00"),
+                ("Pop-up store", "popup.example.org", iso(self.now - timedelta(days=1)))]):
+            store_id = f"store_{self.ids.hex(6)}"
+            stores.append({
+                "id": store_id, "list_id": lst["id"], "name": name, "platform": "Shopify" if index == 0 else "",
+                "domain": domain, "is_syncing": index == 1, "email_address": f"orders@{domain}",
+                "currency_code": "EUR", "money_format": "€", "primary_locale": "de", "timezone": "Europe/Berlin",
+                "phone": "" if index else "+49 30 1234567",
+                "address": {**address, "longitude": 13.3889, "latitude": 52.517},
+                "connected_site": {"site_foreign_id": f"{store_id}_site", "site_script": {
+                    "url": f"https://chimpstatic.com/mcjs-connected/js/users/{self.account_id}/{self.ids.hex(20)}.js",
+                    "fragment": f"<script id=\"mcjs\">!function(c,h,i,m,p){{m=c.createElement(h)}}</script>"}},
+                "automations": {"abandoned_cart": {"is_supported": index == 0, "id": self.ids.hex(10) if index == 0
+                                                   else "", "status": "sending" if index == 0 else ""},
+                                "abandoned_browse": {"is_supported": False, "id": "", "status": ""}},
+                "list_is_active": True, "created_at": created, "updated_at": created})
+        self.data["ecommerce_stores"] = stores
+        for key in ("ecommerce_customers", "ecommerce_orders", "ecommerce_products", "ecommerce_carts",
+                    "ecommerce_promo_rules"):
+            self.data[key] = {store["id"]: [] for store in stores}
+        self.data["ecommerce_promo_codes"] = {}
+        store = stores[0]
+        start = datetime.fromisoformat(store["created_at"])
+        products = []
+        for p_index, (title, price) in enumerate([("T-Shirt „Ünïcode“", 19.9), ("Mug ☕", 9.5), ("Hoodie", 49.0),
+                                                  ("Sticker pack", 3.0), ("Tote bag", 12.0), ("Gift card", 25.0)]):
+            product_id = f"prod_{self.ids.hex(6)}"
+            created = self._time_between(start, self.now - timedelta(days=60))
+            variants = [{"id": f"{product_id}_{size}", "title": f"{title} {size}", "url": "", "sku": f"SKU-{p_index}-{size}",
+                         "price": price, "inventory_quantity": rng.randrange(0, 200), "image_url": "",
+                         "backorders": "false", "visibility": "visible", "created_at": created, "updated_at": created}
+                        for size in (("S", "M") if p_index != 5 else ("25",))]
+            image_id = f"img_{self.ids.hex(6)}"
+            products.append({
+                "id": product_id, "currency_code": "EUR", "title": title, "handle": f"product-{p_index}",
+                "url": f"https://shop.example.com/products/product-{p_index}", "description": "" if p_index else "100 % Baumwolle",
+                "type": "Merch", "vendor": "Läden & Co", "image_url": f"https://cdn.example.com/{image_id}.png",
+                "variants": variants,
+                "images": [{"id": image_id, "url": f"https://cdn.example.com/{image_id}.png",
+                            "variant_ids": [v["id"] for v in variants]}],
+                "published_at_foreign": "" if p_index == 5 else created})
+        self.data["ecommerce_products"][store["id"]] = products
+        members = [m for m in self.data["members"][lst["id"]] if m["status"] in ("subscribed", "unsubscribed")]
+        customers = []
+        for member in rng.sample(members, min(len(members), max(5, round(100 * self.scale)))):
+            created = self._time_between(start, self.now - timedelta(days=5))
+            customers.append({
+                "id": f"cust_{member['id'][:12]}", "email_address": member["email_address"],
+                "opt_in_status": member["status"] == "subscribed", "company": "",
+                "first_name": member["merge_fields"]["FNAME"], "last_name": member["merge_fields"]["LNAME"],
+                "orders_count": 0, "total_spent": 0.0, "address": dict(address),
+                "created_at": created, "updated_at": created})
+        self.data["ecommerce_customers"][store["id"]] = customers
+        rules = []
+        for r_index, (title, amount, rtype, ends) in enumerate([("Sommer -10 %", 0.1, "percentage", "2025-08-31T23:59:59+00:00"),
+                                                                ("Free shipping", 4.9, "fixed", "")]):
+            rule_id = f"rule_{self.ids.hex(6)}"
+            created = self._time_between(start, self.now - timedelta(days=30))
+            rules.append({"id": rule_id, "title": title, "description": title, "starts_at": created, "ends_at": ends,
+                          "amount": amount, "type": rtype, "target": "total" if r_index == 0 else "shipping",
+                          "enabled": True, "created_at_foreign": created, "updated_at_foreign": created})
+            self.data["ecommerce_promo_codes"][rule_id] = [
+                {"id": f"code_{self.ids.hex(6)}", "code": code, "redemption_url": f"https://shop.example.com/discount/{code}",
+                 "usage_count": 0, "enabled": c_index == 0, "created_at_foreign": created, "updated_at_foreign": created}
+                for c_index, code in enumerate((f"SOMMER{r_index}", f"ÉTÉ{r_index}"))]
+        self.data["ecommerce_promo_rules"][store["id"]] = rules
+        orders = []
+        for o_index in range(max(8, round(150 * self.scale))):
+            customer = customers[o_index % len(customers)]
+            placed = self._time_between(datetime.fromisoformat(customer["created_at"]), self.now - timedelta(days=1))
+            lines = []
+            for l_index in range(1 + o_index % 3):
+                product = products[(o_index + l_index) % len(products)]
+                variant = product["variants"][l_index % len(product["variants"])]
+                lines.append({"id": f"line_{o_index}_{l_index}", "product_id": product["id"], "product_title": product["title"],
+                              "product_variant_id": variant["id"], "product_variant_title": variant["title"],
+                              "image_url": product["image_url"], "quantity": 1 + l_index, "price": variant["price"],
+                              "discount": 0.0})
+            total = round(sum(line["price"] * line["quantity"] for line in lines), 2)
+            promo = o_index % 5 == 0
+            if promo:
+                code = self.data["ecommerce_promo_codes"][rules[0]["id"]][0]
+                code["usage_count"] += 1
+            cancelled = o_index % 7 == 3
+            customer["orders_count"] += 1
+            customer["total_spent"] = round(customer["total_spent"] + total, 2)
+            campaign = next((c for c in self.data["campaigns"] if c["status"] == "sent"
+                             and c["recipients"]["list_id"] == lst["id"]), None)
+            ship_to = {"name": f"{customer['first_name']} {customer['last_name']}".strip(), **address,
+                       "longitude": 13.3889, "latitude": 52.517, "phone": "", "company": ""}
+            orders.append({
+                "id": f"order_{1000 + o_index}", "customer": {}, "store_id": store["id"],
+                "campaign_id": campaign["id"] if campaign and o_index % 4 == 0 else "",
+                "landing_site": "https://shop.example.com/", "financial_status": "refunded" if cancelled else "paid",
+                "fulfillment_status": "" if cancelled else "shipped", "currency_code": "EUR",
+                "order_total": round(total * (0.9 if promo else 1), 2), "order_url": f"https://shop.example.com/orders/{1000 + o_index}",
+                "discount_total": round(total * 0.1, 2) if promo else 0.0, "tax_total": round(total * 0.19 / 1.19, 2),
+                "shipping_total": 4.9, "tracking_code": "prec" if campaign and o_index % 4 == 0 else "",
+                "processed_at_foreign": placed, "cancelled_at_foreign": iso(datetime.fromisoformat(placed) + timedelta(hours=3))
+                if cancelled else "", "updated_at_foreign": placed,
+                "shipping_address": ship_to, "billing_address": dict(ship_to),
+                "promos": [{"code": "SOMMER0", "amount_discounted": round(total * 0.1, 2), "type": "percentage"}] if promo else [],
+                "lines": lines,
+                "outreach": {"id": campaign["id"], "name": campaign["settings"]["title"], "type": "regular",
+                             "published_time": campaign["send_time"]} if campaign and o_index % 4 == 0 else {},
+                "tracking_number": f"00340434{o_index:08d}" if not cancelled else "", "tracking_carrier": "DHL" if not cancelled else "",
+                "tracking_url": f"https://dhl.example/{o_index}" if not cancelled else ""})
+        for o_index, order in enumerate(orders):  # the customer as it is now, with its order count and total
+            order["customer"] = copy.deepcopy(customers[o_index % len(customers)])
+        self.data["ecommerce_orders"][store["id"]] = orders
+        carts = []
+        for c_index in range(max(2, round(10 * self.scale))):
+            customer = customers[-1 - c_index % len(customers)]
+            product = products[c_index % len(products)]
+            created = self._time_between(self.now - timedelta(days=7), self.now - timedelta(hours=2))
+            carts.append({"id": f"cart_{self.ids.hex(8)}", "customer": copy.deepcopy(customer), "campaign_id": "",
+                          "checkout_url": f"https://shop.example.com/checkout/{c_index}", "currency_code": "EUR",
+                          "order_total": product["variants"][0]["price"], "tax_total": 0.0,
+                          "lines": [{"id": f"cart_line_{c_index}", "product_id": product["id"],
+                                     "product_title": product["title"],
+                                     "product_variant_id": product["variants"][0]["id"],
+                                     "product_variant_title": product["variants"][0]["title"], "quantity": 1,
+                                     "price": product["variants"][0]["price"]}],
+                          "created_at": created, "updated_at": created})
+        self.data["ecommerce_carts"][store["id"]] = carts
 
     MERGE_FIELDS = {  # tag: (merge_id, name, type, options), as /lists/{id}/merge-fields describes them
         "FNAME": (1, "First Name", "text", {"size": 25}),
@@ -1555,8 +1700,9 @@ class MailchimpApp(SandboxApp):
     """Routes of the Marketing API 3.0 and of login.mailchimp.com's OAuth endpoints."""
 
     def __init__(self, store: MailchimpData, api_key: str, oauth: dict, disabled_api_key: str,
-                 burst_html_403: bool = False) -> None:
+                 burst_html_403: bool = False, forbidden_ecommerce: bool = False) -> None:
         super().__init__()
+        self.forbidden_ecommerce = forbidden_ecommerce
         self.store = store
         self.api_key = api_key
         self.disabled_api_key = disabled_api_key
@@ -1582,6 +1728,13 @@ class MailchimpApp(SandboxApp):
             ("/3.0/lists/{list_id}/interest-categories/{category_id}/interests", self.interests),
             ("/3.0/campaigns", self.campaigns), ("/3.0/campaigns/{campaign_id}", self.one_campaign),
             ("/3.0/templates", self.templates), ("/3.0/landing-pages", self.landing_pages),
+            ("/3.0/ecommerce/stores", self.ecommerce_stores),
+            ("/3.0/ecommerce/stores/{store_id}/customers", self.ecommerce_customers),
+            ("/3.0/ecommerce/stores/{store_id}/orders", self.ecommerce_orders),
+            ("/3.0/ecommerce/stores/{store_id}/products", self.ecommerce_products),
+            ("/3.0/ecommerce/stores/{store_id}/carts", self.ecommerce_carts),
+            ("/3.0/ecommerce/stores/{store_id}/promo-rules", self.ecommerce_promo_rules),
+            ("/3.0/ecommerce/stores/{store_id}/promo-rules/{promo_rule_id}/promo-codes", self.ecommerce_promo_codes),
             ("/3.0/automations", self.automations),
             ("/3.0/automations/{workflow_id}/emails", self.automation_emails),
             ("/3.0/automations/{workflow_id}/emails/{workflow_email_id}/queue", self.automation_email_queue),
@@ -2347,6 +2500,90 @@ class MailchimpApp(SandboxApp):
         body["total_items"] = len(items)
         return body, served
 
+    # ---- e-commerce
+    def _store(self, store_id: str) -> dict:
+        if self.forbidden_ecommerce:
+            raise ApiError(403, "Forbidden", "You don't have permission to access this resource.")
+        for store in self.store.data["ecommerce_stores"]:
+            if store["id"] == store_id:
+                return store
+        raise not_found()
+
+    def ecommerce_stores(self, request: Request) -> tuple[dict, int]:
+        if self.forbidden_ecommerce:
+            raise ApiError(403, "Forbidden", "You don't have permission to access this resource.")
+        base = f"{ROOT}/ecommerce/stores"
+
+        def links(store: dict) -> list:
+            own = f"{base}/{store['id']}"
+            return [link("self", own, target="Ecommerce/Stores/Response.json"),
+                    link("parent", base, target="Ecommerce/Stores/CollectionResponse.json"),
+                    link("update", own, "PATCH", "Ecommerce/Stores/Response.json", "Ecommerce/Stores/PATCH.json"),
+                    link("delete", own, "DELETE"),
+                    *(link(part, f"{own}/{part}", target=f"Ecommerce/Stores/{part.title()}/CollectionResponse.json")
+                      for part in ("customers", "products", "orders", "carts", "promo-rules"))]
+
+        return self._collection(request, "stores", self.store.data["ecommerce_stores"], links,
+                                [link("self", base, target="Ecommerce/Stores/CollectionResponse.json"),
+                                 link("create", base, "POST", "Ecommerce/Stores/Response.json",
+                                      "Ecommerce/Stores/POST.json")])
+
+    def _store_collection(self, request: Request, part: str, key: str, items: list[dict]) -> tuple[dict, int]:
+        store_id = request.params["store_id"]
+        base = f"{ROOT}/ecommerce/stores/{store_id}/{part}"
+
+        def links(item: dict) -> list:
+            own = f"{base}/{item['id']}"
+            return [link("self", own, target=f"Ecommerce/Stores/{part}/Response.json"),
+                    link("parent", base, target=f"Ecommerce/Stores/{part}/CollectionResponse.json"),
+                    link("update", own, "PATCH"), link("delete", own, "DELETE")]
+
+        return self._collection(request, key, items, links,
+                                [link("self", base, target=f"Ecommerce/Stores/{part}/CollectionResponse.json"),
+                                 link("parent", f"{ROOT}/ecommerce/stores/{store_id}", target="Ecommerce/Stores/Response.json")],
+                                {"store_id": store_id})
+
+    def ecommerce_customers(self, request: Request) -> tuple[dict, int]:
+        self._store(request.params["store_id"])
+        items = self.store.data["ecommerce_customers"][request.params["store_id"]]
+        if request.query.get("email_address"):
+            items = [c for c in items if c["email_address"].lower() == request.query["email_address"].lower()]
+        return self._store_collection(request, "customers", "customers", items)
+
+    def ecommerce_orders(self, request: Request) -> tuple[dict, int]:
+        self._store(request.params["store_id"])
+        items = self.store.data["ecommerce_orders"][request.params["store_id"]]
+        for name, getter in (("customer_id", lambda o: o["customer"].get("id")), ("campaign_id", lambda o: o["campaign_id"]),
+                             ("outreach_id", lambda o: o["outreach"].get("id"))):
+            if request.query.get(name):
+                items = [o for o in items if getter(o) == request.query[name]]
+        if request.query.get("has_outreach") not in (None, ""):
+            items = [o for o in items if bool(o["outreach"]) == self._bool(request, "has_outreach")]
+        return self._store_collection(request, "orders", "orders", items)
+
+    def ecommerce_products(self, request: Request) -> tuple[dict, int]:
+        self._store(request.params["store_id"])
+        return self._store_collection(request, "products", "products",
+                                      self.store.data["ecommerce_products"][request.params["store_id"]])
+
+    def ecommerce_carts(self, request: Request) -> tuple[dict, int]:
+        self._store(request.params["store_id"])
+        return self._store_collection(request, "carts", "carts",
+                                      self.store.data["ecommerce_carts"][request.params["store_id"]])
+
+    def ecommerce_promo_rules(self, request: Request) -> tuple[dict, int]:
+        self._store(request.params["store_id"])
+        return self._store_collection(request, "promo-rules", "promo_rules",
+                                      self.store.data["ecommerce_promo_rules"][request.params["store_id"]])
+
+    def ecommerce_promo_codes(self, request: Request) -> tuple[dict, int]:
+        store_id, rule_id = request.params["store_id"], request.params["promo_rule_id"]
+        self._store(store_id)
+        if not any(r["id"] == rule_id for r in self.store.data["ecommerce_promo_rules"][store_id]):
+            raise not_found()
+        return self._store_collection(request, f"promo-rules/{rule_id}/promo-codes", "promo_codes",
+                                      self.store.data["ecommerce_promo_codes"][rule_id])
+
     def unsubscribed(self, request: Request) -> tuple[dict, int]:
         campaign_id = request.params["campaign_id"]
         self._campaign(campaign_id)
@@ -2445,7 +2682,7 @@ class MailchimpSandbox(Sandbox):
 
     def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
                  max_connections: int | None = 10, faults: FaultPlan | None = None, port: int = 0,
-                 burst_html_403: bool = False) -> None:
+                 burst_html_403: bool = False, forbidden_ecommerce: bool = False) -> None:
         self.scale, self.seed = scale, seed
         self._store = MailchimpData(scale, seed)
         secrets = random.Random(f"mailchimp-credentials-{seed}")
@@ -2461,7 +2698,8 @@ class MailchimpSandbox(Sandbox):
         self.oauth = {"client_id": secret(12), "client_secret": secret(40), "access_token": secret(32),
                       "authorization_code": secret(32), "redirect_uri": "https://localhost:8000/auth_flow"}
         self._secrets = secret
-        self.app = MailchimpApp(self._store, self.api_key, self.oauth, self.disabled_api_key, burst_html_403)
+        self.app = MailchimpApp(self._store, self.api_key, self.oauth, self.disabled_api_key, burst_html_403,
+                                forbidden_ecommerce)
         self.server = SandboxServer(self.app, latency=latency, item_latency=item_latency,
                                     max_connections=max_connections, faults=faults, port=port)
         self.boundary = BOUNDARY

@@ -21,7 +21,8 @@ ALL_STREAMS = [
     "reports_email_activity", "unsubscribes", "tags", "interest_categories", "interests", "campaign_recipients",
     "automation_emails", "automation_email_queue", "automation_recipients", "automation_email_activity",
     "list_merge_fields", "list_growth_history", "list_activity", "campaign_click_details", "campaign_domain_performance",
-    "templates", "landing_pages",
+    "templates", "landing_pages", "ecommerce_stores", "ecommerce_customers", "ecommerce_orders", "ecommerce_products",
+    "ecommerce_carts", "ecommerce_promo_rules", "ecommerce_promo_codes",
 ]
 INCREMENTAL = {"list_members", "list_segments", "campaigns", "automations", "reports_email_activity",
                "automation_email_activity"}
