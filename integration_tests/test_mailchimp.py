@@ -378,7 +378,8 @@ def test_the_read_asks_for_archived_members_and_sorts_by_last_changed(sandbox, f
 
 
 def test_campaign_recipients_are_requested_once_per_sent_campaign_and_never_for_a_draft(sandbox, full_read):
-    sent_to = sorted(r.path for r in full_read.requests if r.path.endswith("/sent-to"))
+    campaigns = {c["id"] for c in sandbox.data["campaigns"]}
+    sent_to = sorted(r.path for r in full_read.requests if r.path.endswith("/sent-to") and r.path.split("/")[3] in campaigns)
 
     assert sent_to == sorted(f"/3.0/reports/{report['id']}/sent-to" for report in sandbox.data["reports"])
     drafts = {c["id"] for c in sandbox.data["campaigns"] if c["status"] != "sent"}
@@ -536,7 +537,9 @@ def test_an_incremental_read_after_a_day_of_changes_reads_every_change_including
         fourth = run_source(COMMAND, "read", workdir, config=apikey_config(sb), catalog=catalog,
                             state=an_hour_later(third.final_state()))
         assert fourth.returncode == 0, fourth.output
-        activity_requests = [r for r in sb.server.requests("/3.0/reports/") if r.path.endswith("/email-activity")]
+        campaigns = {c["id"] for c in sb.data["campaigns"]}  # automation emails are read in every sync
+        activity_requests = [r for r in sb.server.requests("/3.0/reports/")
+                             if r.path.endswith("/email-activity") and r.path.split("/")[3] in campaigns]
         assert activity_requests == []
 
 
