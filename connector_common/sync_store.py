@@ -4,12 +4,15 @@ parent), kept for that sync only.
 The CDK builds every component of a source with the same config mapping, the sync's own, and hands it nothing else in
 common. So the store belongs to that config object: `sync_store(config)` finds it by the object's identity (the store
 keeps the config alive, so the identity cannot be reused meanwhile). A second source built in the same process with
-another config, as the Connector Builder does for each test read, starts with an empty store.
+another config, as the Connector Builder does for each test read, starts with an empty store. Only the
+`MAX_STORES` most recently used stores are kept, so that a long-lived process does not keep every config it saw: a
+sync whose store was dropped meanwhile only reads a shared listing again.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any, Callable, Mapping
 
 
@@ -38,7 +41,8 @@ class SyncStore:
             return value
 
 
-_STORES: dict[int, SyncStore] = {}
+MAX_STORES = 8
+_STORES: "OrderedDict[int, SyncStore]" = OrderedDict()
 _STORES_GUARD = threading.Lock()
 
 
@@ -48,4 +52,7 @@ def sync_store(config: Mapping[str, Any]) -> SyncStore:
         store = _STORES.get(id(config))
         if store is None or store.config is not config:
             store = _STORES[id(config)] = SyncStore(config)
+        _STORES.move_to_end(id(config))
+        while len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
         return store

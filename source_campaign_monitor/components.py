@@ -193,6 +193,7 @@ class ConfigHasNoProblems(ValidationStrategy):
 
 # connector_common/sync_store.py
 import threading
+from collections import OrderedDict
 from typing import Any, Callable, Mapping
 
 
@@ -221,7 +222,8 @@ class SyncStore:
             return value
 
 
-_STORES: dict[int, SyncStore] = {}
+MAX_STORES = 8
+_STORES: "OrderedDict[int, SyncStore]" = OrderedDict()
 _STORES_GUARD = threading.Lock()
 
 
@@ -231,6 +233,9 @@ def sync_store(config: Mapping[str, Any]) -> SyncStore:
         store = _STORES.get(id(config))
         if store is None or store.config is not config:
             store = _STORES[id(config)] = SyncStore(config)
+        _STORES.move_to_end(id(config))
+        while len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
         return store
 
 # ---- end of the shared components

@@ -41,3 +41,13 @@ def test_a_computation_that_fails_keeps_nothing_and_the_next_caller_computes_aga
     with pytest.raises(ConnectionError):
         sync_store(config).once("k", fail)
     assert sync_store(config).once("k", lambda: "read") == "read"
+
+
+def test_a_long_lived_process_keeps_only_the_most_recent_syncs_stores():
+    from connector_common import sync_store as module
+
+    configs = [{"sync": n} for n in range(module.MAX_STORES + 5)]
+    stores = [module.sync_store(config) for config in configs]
+    kept = [config for config in configs if module._STORES.get(id(config)) is not None]
+    assert kept == configs[-module.MAX_STORES:]
+    assert module.sync_store(configs[-1]) is stores[-1]  # a sync in progress keeps its own store
