@@ -579,8 +579,9 @@ class MailchimpData:
                 self.data["automation_email_activity"][email["id"]] = entries
                 self.data["automation_sent_to"][email["id"]] = sent_to
                 self._refresh_automation_email(email)
-                queued = [m for m in members if m not in recipients][: 0 if automation["status"] != "sending" else
-                                                                     max(1, round(5 * self.scale))]
+                sent_ids = {m["id"] for m in recipients}
+                queued = [m for m in members if m["id"] not in sent_ids][: 0 if automation["status"] != "sending" else
+                                                                          max(1, round(5 * self.scale))]
                 self.data["automation_queue"][email["id"]] = [
                     {"id": m["id"], "workflow_id": automation["id"], "email_id": email["id"],
                      "list_id": m["list_id"], "list_is_active": True, "email_address": m["email_address"],
@@ -1294,8 +1295,8 @@ class MailchimpData:
         campaign, `gmt_offset` only on a timewarp campaign, as the reference describes them; status, open_count and
         last_open follow the recipient's activity (_refresh_sent_to)."""
         entry = {"email_id": member["id"], "email_address": member["email_address"],
-                 "merge_fields": copy.deepcopy(member["merge_fields"]), "vip": member["vip"],
-                 "status": "sent", "open_count": 0, "last_open": ""}
+                 "merge_fields": {k: dict(v) if isinstance(v, dict) else v for k, v in member["merge_fields"].items()},
+                 "vip": member["vip"], "status": "sent", "open_count": 0, "last_open": ""}
         if campaign.get("type") == "absplit":
             entry["absplit_group"] = "ab"[position % 2]  # the groups of the report's ab_split
         if campaign["settings"].get("timewarp"):
