@@ -476,6 +476,18 @@ def test_a_store_without_orders_carts_or_promo_rules_is_read_and_gives_none(sand
     assert not [r for stream in ECOMMERCE_STREAMS[1:] for r in full_read.records(stream) if r["store_id"] == new_store]
 
 
+def test_each_parent_listing_is_read_once_a_sync_beside_its_own_stream(sandbox, full_read):
+    """The lists, sent campaigns, automations, automation emails and stores partition 5 to 8 streams each: their ids
+    are listed once per sync (with `fields`), and their own stream reads them in full once."""
+    listings = {"/3.0/lists", "/3.0/reports", "/3.0/automations", "/3.0/ecommerce/stores"}
+    counts = {path: [r.query.get("fields") is not None for r in full_read.requests if r.path == path] for path in listings}
+
+    assert {path: sorted(flags) for path, flags in counts.items()} == {path: [False, True] for path in listings}
+    stores = sandbox.data["ecommerce_stores"]
+    rules = [r for r in full_read.requests if r.path.endswith("/promo-rules")]
+    assert sorted(r.query.get("fields") is not None for r in rules) == [False] * len(stores) + [True] * len(stores)
+
+
 def test_the_read_leaks_no_secret(sandbox, full_read):
     assert_no_secret(full_read, sandbox)
 
