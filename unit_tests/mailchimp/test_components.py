@@ -323,3 +323,20 @@ def test_member_status_router_yields_each_list_twice_keeping_the_partition_keys_
         {"list_id": "L2", "parent_slice": {}, "member_status": "all_but_archived"},
         {"list_id": "L2", "parent_slice": {}, "member_status": "archived"},
     ]
+
+
+def test_automation_email_router_yields_only_the_emails_sent_to_someone(monkeypatch):
+    from source_mailchimp.components import AutomationEmailsSentToSomeone
+
+    def email(email_id, emails_sent):
+        return StreamSlice(partition={"automation_email_id": email_id, "parent_slice": {"workflow_id": "W1"}},
+                           cursor_slice={}, extra_fields={"workflow_id": "W1", "emails_sent": emails_sent})
+
+    monkeypatch.setattr(
+        "airbyte_cdk.sources.declarative.partition_routers.substream_partition_router.SubstreamPartitionRouter.stream_slices",
+        lambda self: iter([email("sent", 12), email("unsent", 0), email("unknown", None)]),
+    )
+    router = AutomationEmailsSentToSomeone.__new__(AutomationEmailsSentToSomeone)
+
+    # an email whose count the listing did not give is read rather than skipped
+    assert [s.partition["automation_email_id"] for s in router.stream_slices()] == ["sent", "unknown"]
