@@ -249,6 +249,10 @@ logger = logging.getLogger("airbyte")
 LOOPBACK_NAMES = {"localhost"}
 
 
+REAL_API = "https://api.createsend.com"
+API_BASE_KEY = "api_base_url"  # derived from `sandbox_url` at start-up: the base of every request's url
+
+
 @dataclass
 class NormalizeAndCheckSettings(ConfigTransformation):
     """Moves a flat config (the Singer tap's ``client_id``, ``client_secret``, ``refresh_token``, ``redirect_uri``, or an
@@ -261,6 +265,10 @@ class NormalizeAndCheckSettings(ConfigTransformation):
 
     def transform(self, config: MutableMapping[str, Any]) -> None:
         self._move_flat_credentials(config)
+        sandbox = config.get("sandbox_url")
+        config[API_BASE_KEY] = (
+            f"{sandbox.rstrip('/')}/api/v3.3/" if isinstance(sandbox, str) and sandbox else f"{REAL_API}/api/v3.3/"
+        )
         problems = settings_problems(config)
         if problems:
             num_workers = config.get("num_workers")
@@ -1235,7 +1243,7 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
         credentials.pop("authorization_code", None)
         if rotated or spent_code:
             # the settings only: not what the sync keeps beside them in memory (saved states, problems noted)
-            private = (SAVED_STATES_KEY, CONFIG_PROBLEMS_KEY)
+            private = (SAVED_STATES_KEY, CONFIG_PROBLEMS_KEY, API_BASE_KEY)
             emit_configuration_as_airbyte_control_message(
                 {name: value for name, value in self.config.items() if name not in private})
 

@@ -55,9 +55,10 @@ def normalized(config: dict) -> dict:
     return config
 
 
-def test_a_good_config_has_no_problem_and_is_left_as_it_was():
+def test_a_good_config_has_no_problem_and_gains_only_the_api_base_url():
     good = {**GOOD, "start_date": "2024-01-01T00:00:00Z", "api_client_id": ""}
-    assert normalized(good) == good
+    assert normalized(good) == {**good, "api_base_url": "https://api.createsend.com/api/v3.3/"}
+    assert normalized({**good, "sandbox_url": "http://127.0.0.1:8081/"})["api_base_url"] == "http://127.0.0.1:8081/api/v3.3/"
     assert settings_problems({**GOOD, "start_date": "2024-01-01"}) == []
 
 
