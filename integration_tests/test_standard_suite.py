@@ -108,9 +108,9 @@ def _source_mailchimp(config: dict[str, Any]) -> Any:
 
 
 def _source_campaign_monitor(config: dict[str, Any]) -> Any:
-    from source_campaign_monitor.run import SourceCampaignMonitor, normalize_config
+    from source_campaign_monitor.run import SourceCampaignMonitor
 
-    return SourceCampaignMonitor(config=normalize_config(config))
+    return SourceCampaignMonitor(config=config)
 
 
 # --- the standard suite -----------------------------------------------------------------------------------------------

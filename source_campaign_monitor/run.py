@@ -58,12 +58,6 @@ def secrets_of(config: Mapping[str, Any]) -> Iterator[Any]:
         yield base64.b64encode(f"{api_key}:x".encode()).decode()
 
 
-def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config as given. The manifest's config transformation (NormalizeAndCheckSettings) normalises it when the
-    source is built; kept only because integration_tests/test_standard_suite.py still calls it."""
-    return dict(config)
-
-
 CONNECTOR = entrypoint.PackagedConnector("source-campaign-monitor", SourceCampaignMonitor, secrets_of)
 
 
