@@ -70,7 +70,14 @@ def test_mailchimp_truth_counts_one_email_activity_record_per_activity_item_and_
             "segments": {"l": [{"id": "s"}]}, "segment_members": {"s": [{}]}, "tags": {"l": []},
             "interest_categories": {"l": [{}]}, "interests": {"c": [{}, {}]}, "campaigns": [{}, {}],
             "automations": [], "reports": [{}],
-            "email_activity": {"c1": [{"activity": [{}, {}]}, {"activity": []}]}, "unsubscribes": {"c1": [{}]}}
+            "email_activity": {"c1": [{"activity": [{}, {}]}, {"activity": []}]}, "unsubscribes": {"c1": [{}]},
+            # the streams added later, empty here
+            **{name: {} for name in ("sent_to", "automation_emails", "automation_queue", "automation_sent_to",
+                                     "merge_fields", "growth_history", "list_activity", "click_details",
+                                     "domain_performance", "automation_email_activity", "ecommerce_customers",
+                                     "ecommerce_orders", "ecommerce_products", "ecommerce_carts",
+                                     "ecommerce_promo_rules", "ecommerce_promo_codes")},
+            "templates": [], "landing_pages": [], "ecommerce_stores": []}
     counts = mailchimp_counts(data)
     assert counts["list_members"] == 2
     assert counts["reports_email_activity"] == 2
