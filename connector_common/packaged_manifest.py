@@ -8,8 +8,10 @@ sys.modules for anyone else."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, List, Mapping, Optional
 
+from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.utils.yaml_loader import safe_load_yaml
 
 STOCK_COMPONENTS_MODULE = "source_declarative_manifest.components"
@@ -18,3 +20,23 @@ STOCK_COMPONENTS_MODULE = "source_declarative_manifest.components"
 def manifest_for_package(path: str | Path, components_module: str) -> Mapping[str, Any]:
     text = Path(path).read_text()
     return safe_load_yaml(text.replace(f"{STOCK_COMPONENTS_MODULE}.", f"{components_module}."))
+
+
+class PackagedManifestSource(YamlDeclarativeSource):
+    """The declarative source of a connector folder as our packaged command runs it: the folder's manifest.yaml,
+    its class names pointing at the package's own components module. Subclasses name the two."""
+
+    manifest_path: str = ""
+    components_module: str = ""
+
+    def __init__(
+        self,
+        catalog: Optional[ConfiguredAirbyteCatalog] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        state: Optional[List[AirbyteStateMessage]] = None,
+        config_path: Optional[str] = None,
+    ) -> None:
+        super().__init__(self.manifest_path, catalog=catalog, config=config, state=state, config_path=config_path)
+
+    def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Any:
+        return manifest_for_package(path_to_yaml_file, self.components_module)

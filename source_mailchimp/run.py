@@ -7,31 +7,19 @@ import base64
 from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog
-from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
-
 from connector_common import entrypoint
-from connector_common.packaged_manifest import manifest_for_package
+from connector_common.packaged_manifest import PackagedManifestSource
 
 MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
 SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "authorization_code", "refresh_token")
 
 
-class SourceMailchimp(YamlDeclarativeSource):
+class SourceMailchimp(PackagedManifestSource):
     """The declarative source over the connector folder's manifest.yaml and components.py, as the stock runtime runs
     them (see connector_common.packaged_manifest)."""
 
-    def __init__(
-        self,
-        catalog: Optional[ConfiguredAirbyteCatalog] = None,
-        config: Optional[Mapping[str, Any]] = None,
-        state: Optional[List[AirbyteStateMessage]] = None,
-        config_path: Optional[str] = None,
-    ) -> None:
-        super().__init__(MANIFEST, catalog=catalog, config=config, state=state, config_path=config_path)
-
-    def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Any:
-        return manifest_for_package(path_to_yaml_file, "source_mailchimp.components")
+    manifest_path = MANIFEST
+    components_module = "source_mailchimp.components"
 
 
 def secrets_of(config: Mapping[str, Any]) -> Iterator[Any]:
