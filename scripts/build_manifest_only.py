@@ -27,7 +27,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # The connector folders and the connector_common modules their components use, in dependency order.
 CONNECTORS = {
-    "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems"],
+    "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems",
+                         "sync_store"],
     "source_campaign_monitor": ["json_body", "saved_stream_state", "config_problems", "sync_store"],
 }
 # The data files copied into components.py: connector folder -> (JSON file in the folder, the variable holding it).

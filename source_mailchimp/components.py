@@ -410,6 +410,53 @@ class ConfigHasNoProblems(ValidationStrategy):
         if value:
             raise problem_as_exception(value)
 
+# connector_common/sync_store.py
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Mapping
+
+
+class SyncStore:
+    """Values computed once per sync, by key. The first caller of `once` computes while the others wait for it; a
+    computation that raises stores nothing, so the next caller tries again."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self._guard = threading.Lock()
+        self._locks: dict[Any, threading.Lock] = {}
+        self._values: dict[Any, Any] = {}
+
+    def once(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._guard:
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()
+            with self._guard:
+                self._values[key] = value
+            return value
+
+
+MAX_STORES = 8
+_STORES: "OrderedDict[int, SyncStore]" = OrderedDict()
+_STORES_GUARD = threading.Lock()
+
+
+def sync_store(config: Mapping[str, Any]) -> SyncStore:
+    """The store of the sync whose config this is."""
+    with _STORES_GUARD:
+        store = _STORES.get(id(config))
+        if store is None or store.config is not config:
+            store = _STORES[id(config)] = SyncStore(config)
+        _STORES.move_to_end(id(config))
+        while len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
+        return store
+
 # ---- end of the shared components
 
 logger = logging.getLogger("airbyte")
@@ -903,33 +950,6 @@ class MemberStatusPartitionFilter(RecordFilter):
                 yield record
 
 
-class _SyncListings:
-    """The parent listings already read in one sync, by listing; one lock per listing so that a second stream
-    waits for the first one's read instead of sending the same requests again."""
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = config  # kept alive: the store is found by id(config), which must not be reused meanwhile
-        self.lock = threading.Lock()
-        self.locks: dict[Any, threading.Lock] = {}
-        self.slices: dict[Any, List[StreamSlice]] = {}
-
-    def lock_for(self, key: Any) -> threading.Lock:
-        with self.lock:
-            return self.locks.setdefault(key, threading.Lock())
-
-
-_SYNC_LISTINGS: dict[int, _SyncListings] = {}
-_SYNC_LISTINGS_LOCK = threading.Lock()
-
-
-def _sync_listings(config: Mapping[str, Any]) -> _SyncListings:
-    with _SYNC_LISTINGS_LOCK:
-        store = _SYNC_LISTINGS.get(id(config))
-        if store is None or store.config is not config:
-            store = _SYNC_LISTINGS[id(config)] = _SyncListings(config)
-        return store
-
-
 @dataclass
 class SharedParentPartitionRouter(SubstreamPartitionRouter):
     """A SubstreamPartitionRouter whose parent listing is read once per sync and shared by every stream with the
@@ -967,12 +987,8 @@ class SharedParentPartitionRouter(SubstreamPartitionRouter):
         if key is None:
             yield from super().stream_slices()
             return
-        store = _sync_listings(self.config)
-        with store.lock_for(key):
-            slices = store.slices.get(key)
-            if slices is None:
-                slices = list(super().stream_slices())
-                store.slices[key] = slices
+        listing = super().stream_slices
+        slices = sync_store(self.config).once(("parent listing", key), lambda: list(listing()))
         for stream_slice in slices:
             yield StreamSlice(
                 partition=dict(stream_slice.partition),
