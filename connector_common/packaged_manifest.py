@@ -14,6 +14,8 @@ from airbyte_cdk.models import AirbyteStateMessage, ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.utils.yaml_loader import safe_load_yaml
 
+from connector_common.selected_streams import only_selected_streams
+
 STOCK_COMPONENTS_MODULE = "source_declarative_manifest.components"
 
 
@@ -24,7 +26,8 @@ def manifest_for_package(path: str | Path, components_module: str) -> Mapping[st
 
 class PackagedManifestSource(YamlDeclarativeSource):
     """The declarative source of a connector folder as our packaged command runs it: the folder's manifest.yaml,
-    its class names pointing at the package's own components module. Subclasses name the two."""
+    its class names pointing at the package's own components module, and only the streams a read selects
+    (connector_common.selected_streams). Subclasses name the two."""
 
     manifest_path: str = ""
     components_module: str = ""
@@ -36,7 +39,9 @@ class PackagedManifestSource(YamlDeclarativeSource):
         state: Optional[List[AirbyteStateMessage]] = None,
         config_path: Optional[str] = None,
     ) -> None:
+        self._selected_streams = {configured.stream.name for configured in catalog.streams} if catalog else None
         super().__init__(self.manifest_path, catalog=catalog, config=config, state=state, config_path=config_path)
 
     def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Any:
-        return manifest_for_package(path_to_yaml_file, self.components_module)
+        manifest = manifest_for_package(path_to_yaml_file, self.components_module)
+        return only_selected_streams(manifest, self._selected_streams)

@@ -402,6 +402,34 @@ def test_mailchimp_a_campaign_and_a_list_deleted_mid_sync_are_skipped_with_a_war
             assert len(run.records(stream)) == len(survivors[stream]), stream
 
 
+def test_mailchimp_an_automation_queue_that_empties_during_the_sync_reads_what_is_left_without_failing(tmp_path):
+    """Mailchimp sends a queued automation email while the sync runs: the queue listed with entries answers empty
+    when its turn comes. The sync succeeds with the other queues' entries, and none of the emptied one."""
+    streams = ["automation_emails", "automation_email_queue"]
+    with MailchimpSandbox(scale=SCALE, seed=6) as sb:
+        discovered = discover("source-mailchimp", mc.apikey_config(sb), tmp_path)
+        catalog = configured_catalog(discovered, streams)
+        queues = sb.data["automation_queue"]
+        emptied = max(queues, key=lambda email_id: len(queues[email_id]))
+        assert queues[emptied] and sum(len(queue) for queue in queues.values()) > len(queues[emptied])
+
+        def send_the_queue() -> None:
+            with sb.app.lock:
+                queues[emptied].clear()
+
+        delete_on_first_child_request(sb, {f"/3.0/automations/": send_the_queue})
+        run = run_debug("source-mailchimp", "read", tmp_path, "mailchimp-queue-emptied", mailchimp_secrets(sb),
+                        config=mc.apikey_config(sb), catalog=catalog)
+
+        assert run.returncode == 0 and not run.errors(), run.output[-3000:]
+        expected = mc.expected_records(sb.data, discovered)
+        read = by_key([run], mailchimp_key, mailchimp_value)
+        assert missing_or_wrong({stream: expected[stream] for stream in streams}, read, mailchimp_key,
+                                mailchimp_value) == {}
+        assert not [r for r in run.records("automation_email_queue") if r["email_id"] == emptied]
+        assert len(run.records("automation_email_queue")) == sum(len(queue) for queue in queues.values()) > 0
+
+
 def after_the_first_page_of(sb: MailchimpSandbox, list_id: str, change: Callable[[], None]) -> list:
     """Makes `change` once, when the first request for a later page of the list's members (archived ones apart)
     arrives: the first page has been served, the next ones not yet. The list returned holds True once it has run."""
