@@ -3,21 +3,24 @@
 Airbyte's stock runtime (Airbyte Cloud, the Connector Builder, the source-declarative-manifest image) runs a connector
 from two files: manifest.yaml and components.py, nothing else. So:
 
-- components.py holds, between two marker lines, a copy of the generic components it uses from connector_common (the
-  source: edit there, then run this);
+- components.py is the connector's component modules bundled into one namespace: the connector_common modules they
+  use, then the connector's own (`<connector>/parts/`), in the order `<connector>.parts.MODULES` gives (each after those
+  it imports), without their docstrings, `__future__` imports and imports of one another. A connector without a parts
+  package keeps its own code in components.py and gets only the connector_common modules, between two marker lines;
+- a data file a module reads beside itself (Campaign Monitor's timezones.json) is written in as a dict literal in
+  place of the assignment that reads it: injected code has no `__file__` to find a file beside it;
 - manifest.yaml ends with a `schemas:` section, a copy of schemas/<stream>.json (the source, one file per stream),
-  which the streams reference with `$ref: "#/schemas/<stream>"`;
-- a data file the components read (Campaign Monitor's timezones.json) is written into components.py as a dict
-  literal between two marker lines: injected code has no `__file__` to find a file beside it.
+  which the streams reference with `$ref: "#/schemas/<stream>"`.
 
-    python scripts/build_manifest_only.py          # rewrite the copies
-    python scripts/build_manifest_only.py --check  # exit 1, naming the files, if a copy differs from its source
+    python scripts/build_manifest_only.py          # rewrite the artefacts
+    python scripts/build_manifest_only.py --check  # exit 1, naming the files, if an artefact differs from its sources
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -25,59 +28,105 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# The connector folders and the connector_common modules their components use, in dependency order.
-CONNECTORS = {
+sys.path.insert(0, str(ROOT))
+# Connectors whose components.py keeps their own code, with these connector_common modules copied in (dependency order).
+MARKED = {
     "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems",
                          "sync_store"],
-    "source_campaign_monitor": ["json_body", "saved_stream_state", "config_problems", "sync_store"],
 }
-# The data files copied into components.py: connector folder -> (JSON file in the folder, the variable holding it).
+# Connectors whose components.py is made whole from the modules their parts package lists.
+BUNDLED = ["source_campaign_monitor"]
+# The data files read beside a module: connector folder -> (JSON file in the folder, the variable holding it).
 INLINED_DATA = {"source_campaign_monitor": ("timezones.json", "TIMEZONE_NAMES")}
 BEGIN = "# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there"
 END = "# ---- end of the shared components"
-DATA_BEGIN = "# ---- {file}, copied by scripts/build_manifest_only.py: edit it there"
-DATA_END = "# ---- end of {file}"
 SCHEMAS_HEADER = "# ---- the streams' schemas: a copy of schemas/*.json, made by scripts/build_manifest_only.py\n"
+OUR_PACKAGES = ("connector_common", *MARKED, *BUNDLED)
+# Names every module may define alike.
+COMMON_NAMES = {"logger"}
 
 
-def shared_components(modules: list[str]) -> str:
-    """The modules' code for one namespace: no docstring, no __future__ import, no import of each other."""
-    parts = [BEGIN + "\n"]
-    for name in modules:
-        source = (ROOT / "connector_common" / f"{name}.py").read_text()
-        tree = ast.parse(source)
-        lines = source.splitlines(keepends=True)
-        drop: set[int] = set()
-        body = tree.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-            drop.update(range(body[0].lineno - 1, body[0].end_lineno))
-        for node in body:
-            if isinstance(node, ast.ImportFrom) and (node.module == "__future__" or
-                                                     (node.module or "").startswith("connector_common")):
-                drop.update(range(node.lineno - 1, node.end_lineno))
-        kept = "".join(line for number, line in enumerate(lines) if number not in drop).strip("\n")
-        parts.append(f"\n# connector_common/{name}.py\n{kept}\n")
-    parts.append("\n" + END + "\n")
+def module_path(module: str) -> Path:
+    return ROOT / (module.replace(".", "/") + ".py")
+
+
+def _is_ours(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "__future__" or (node.module or "").split(".")[0] in OUR_PACKAGES
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] in OUR_PACKAGES for alias in node.names)
+    return False
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names - COMMON_NAMES
+
+
+def module_code(module: str, data: dict[str, str] | None = None) -> tuple[str, set[str]]:
+    """A module's code for the bundle's one namespace, and the names it defines. `data` maps a variable to the
+    literal that replaces its assignment."""
+    source = module_path(module).read_text()
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    replace: dict[int, str] = {}
+    drop: set[int] = set()
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        drop.update(range(body[0].lineno - 1, body[0].end_lineno))
+    for node in body:
+        if _is_ours(node):
+            drop.update(range(node.lineno - 1, node.end_lineno))
+        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        if data and isinstance(target, ast.Name) and target.id in data:
+            drop.update(range(node.lineno, node.end_lineno))
+            replace[node.lineno - 1] = f"{target.id}: dict = {data[target.id]}\n"
+    kept = "".join(replace.get(number, line) for number, line in enumerate(lines) if number not in drop)
+    return kept.strip("\n"), _defined_names(tree)
+
+
+def connector_modules(folder_name: str) -> list[str]:
+    return list(importlib.import_module(f"{folder_name}.parts").MODULES)
+
+
+def bundled_components(folder_name: str) -> str:
+    """The whole components.py of a connector with a parts package."""
+    package = importlib.import_module(f"{folder_name}.parts")
+    summary = (package.__doc__ or "").strip()
+    data = {}
+    if folder_name in INLINED_DATA:
+        file, variable = INLINED_DATA[folder_name]
+        data[variable] = json.dumps(json.loads((ROOT / folder_name / file).read_text(encoding="utf-8")),
+                                    indent=4, ensure_ascii=False)
+    parts = [f'"""{summary}\n\nMade by scripts/build_manifest_only.py from the modules named below: edit them there."""\n']
+    seen: dict[str, str] = {}
+    for module in connector_modules(folder_name):
+        code, names = module_code(module, data)
+        for name in names:
+            if name in seen:
+                raise SystemExit(f"{name} is defined by both {seen[name]} and {module}: the bundle has one namespace")
+            seen[name] = module
+        parts.append(f"\n\n# ---- {module_path(module).relative_to(ROOT)}\n{code}\n")
     return "".join(parts)
 
 
 def with_shared_components(components: str, modules: list[str]) -> str:
+    """components.py with the connector_common modules copied between its marker lines."""
+    parts = [BEGIN + "\n"]
+    for name in modules:
+        code, _ = module_code(f"connector_common.{name}")
+        parts.append(f"\n# connector_common/{name}.py\n{code}\n")
+    parts.append("\n" + END + "\n")
     start = components.index(BEGIN)
     end = components.index(END, start) + len(END) + 1
-    return components[:start] + shared_components(modules) + components[end:]
-
-
-def with_inlined_data(components: str, folder: Path) -> str:
-    """components.py with the folder's data file written as a dict literal between its marker lines."""
-    if folder.name not in INLINED_DATA:
-        return components
-    file, variable = INLINED_DATA[folder.name]
-    begin, end = DATA_BEGIN.format(file=file), DATA_END.format(file=file)
-    data = json.loads((folder / file).read_text(encoding="utf-8"))
-    literal = json.dumps(data, indent=4, ensure_ascii=False)
-    start = components.index(begin)
-    stop = components.index(end, start) + len(end) + 1
-    return components[:start] + f"{begin}\n{variable}: dict = {literal}\n{end}\n" + components[stop:]
+    return components[:start] + "".join(parts) + components[end:]
 
 
 def with_schemas(manifest: str, folder: Path) -> str:
@@ -91,24 +140,28 @@ def with_schemas(manifest: str, folder: Path) -> str:
 def artefacts() -> dict[Path, str]:
     """What each artefact must hold."""
     wanted = {}
-    for folder_name, modules in CONNECTORS.items():
+    for folder_name in [*MARKED, *BUNDLED]:
         folder = ROOT / folder_name
-        components = with_shared_components((folder / "components.py").read_text(), modules)
-        wanted[folder / "components.py"] = with_inlined_data(components, folder)
+        if folder_name in BUNDLED:
+            wanted[folder / "components.py"] = bundled_components(folder_name)
+        else:
+            wanted[folder / "components.py"] = with_shared_components((folder / "components.py").read_text(),
+                                                                      MARKED[folder_name])
         wanted[folder / "manifest.yaml"] = with_schemas((folder / "manifest.yaml").read_text(), folder)
     return wanted
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only check that the copies are current")
+    parser.add_argument("--check", action="store_true", help="only check that the artefacts are current")
+    check = parser.parse_args().check
     stale = []
     for path, text in artefacts().items():
-        if path.read_text() != text:
+        if not path.exists() or path.read_text() != text:
             stale.append(path)
-            if not parser.parse_args().check:
+            if not check:
                 path.write_text(text)
-    if stale and parser.parse_args().check:
+    if stale and check:
         names = ", ".join(str(path.relative_to(ROOT)) for path in stale)
         print(f"Out of date: {names}. Run: python scripts/build_manifest_only.py", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ from typing import Any, Iterator, List, Mapping, Optional
 
 from connector_common import entrypoint
 from connector_common.packaged_manifest import PackagedManifestSource
+from source_campaign_monitor.parts import MODULES
 
 MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
 SECRET_FIELDS = ("api_key", "username", "client_secret", "refresh_token", "access_token", "authorization_code")
@@ -24,7 +25,7 @@ class SourceCampaignMonitor(PackagedManifestSource):
     them (see connector_common.packaged_manifest), with the streams of long page chains started first."""
 
     manifest_path = MANIFEST
-    components_module = "source_campaign_monitor.components"
+    components_module = MODULES
 
     def _select_streams(self, streams, configured_catalog):  # type: ignore[override]
         selected = super()._select_streams(streams, configured_catalog)

@@ -14,19 +14,17 @@ import requests_mock as requests_mock_module
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from source_campaign_monitor.components import (
-    AddParentIdsAndUtcDates,
+from source_campaign_monitor.parts.date_pages import NextPagesFromTheLastDateRead, SkipRecordsReadTwiceAtPageBoundaries
+from source_campaign_monitor.parts.oauth import CampaignMonitorOAuth
+from source_campaign_monitor.parts.partitions import ConfiguredOrAllClients
+from source_campaign_monitor.parts.records import AddParentIdsAndUtcDates, NumberEventsWithinTheirMinute
+from source_campaign_monitor.parts.responses import (
     CampaignMonitorErrorHandler,
-    CampaignMonitorOAuth,
-    ClientTimeZones,
-    ConfiguredOrAllClients,
-    NextPagesFromTheLastDateRead,
     ParsedJsonDecoder,
     RateLimitAwareBackoff,
-    SkipRecordsReadTwiceAtPageBoundaries,
-    client_id_of,
     parsed_json,
 )
+from source_campaign_monitor.parts.time_zones import ClientTimeZones, client_id_of
 
 from .fakes import SANDBOX, SYDNEY
 
@@ -301,7 +299,7 @@ def test_a_revoked_refresh_token_is_a_config_error_that_says_to_reauthenticate()
 
 
 def test_a_failing_token_endpoint_is_retried_then_reported_as_transient(monkeypatch):
-    monkeypatch.setattr("source_campaign_monitor.components.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("source_campaign_monitor.parts.oauth.time.sleep", lambda seconds: None)
     with requests_mock_module.Mocker() as mocker:
         mocker.post(TOKEN_URL, [{"status_code": 503}, {"status_code": 200, "text": "<html>"},
                                 {"json": {"access_token": "a", "expires_in": 60, "refresh_token": "r"}}])
@@ -362,7 +360,6 @@ def test_records_of_the_boundary_minute_read_again_by_the_next_page_are_dropped_
 def test_events_of_one_subscriber_in_one_minute_are_numbered_and_keep_distinct_keys():
     from airbyte_cdk.sources.types import StreamSlice
 
-    from source_campaign_monitor.components import NumberEventsWithinTheirMinute
 
     number = NumberEventsWithinTheirMinute(config={}, parameters={"occurrence_group": ["EmailAddress", "ListID", "URL"]})
     partition = StreamSlice(partition={"campaign_id": "c"}, cursor_slice={})

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from source_campaign_monitor.components import NormalizeAndCheckSettings, is_loopback_http_url, settings_problems
+from source_campaign_monitor.parts.settings import NormalizeAndCheckSettings, is_loopback_http_url, settings_problems
 from source_campaign_monitor.run import run, secrets_of
 
 GOOD = {"credentials": {"auth_type": "api_key", "api_key": "k" * 20}}

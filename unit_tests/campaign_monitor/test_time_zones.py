@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from source_campaign_monitor.components import ClientTimeZones, LocalTimeConverter, zone_for
+from source_campaign_monitor.parts.time_zones import ClientTimeZones, LocalTimeConverter, zone_for
 
 SAMPLES = Path("/work/shared/api-samples/campaign_monitor/timezones.json")
 PACKAGED = Path(__file__).resolve().parents[2] / "source_campaign_monitor" / "timezones.json"

@@ -11,7 +11,7 @@ import requests_mock as requests_mock_module
 from airbyte_cdk.models import AirbyteStateBlob, AirbyteStateMessage, AirbyteStateType, AirbyteStreamState, StreamDescriptor, SyncMode
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
-from source_campaign_monitor.components import fingerprint_of
+from source_campaign_monitor.parts.unchanged_parents import fingerprint_of
 from source_campaign_monitor.run import SourceCampaignMonitor
 
 from .fakes import API, CAMPAIGN, CLIENT, LIST, api_key_config, campaign, mock_account, page, summary
