@@ -13,6 +13,8 @@ counted by benchmarks/peers/router/sitecustomize.py. Runs:
 2. zero latency: the same without latency, for the CPU cost per record.
 3. memory: ours at two scales ten times apart (default 1 and 10): peak RSS must stay flat.
 4. incremental: ours, a second incremental sync with nothing changed: requests against parents + one per stream.
+5. floor: our latency runs replayed with nothing but the JSON work (benchmarks/floor.py).
+6. every-stream: ours on every stream it discovers, all at once and each alone (benchmarks/every_stream.py).
 
 See benchmarks/README.md.
 """
@@ -36,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import floor  # noqa: E402
+from benchmarks.every_stream import every_stream_report, run_every_stream  # noqa: E402
 from benchmarks.measure import parse_output, read_request_log, run_measured  # noqa: E402
 from benchmarks.sandbox_process import SandboxProcess  # noqa: E402
 from benchmarks.peers import CONNECTORS, Connector, airbyte_catalog, discover, read_argv, singer_catalog  # noqa: E402
@@ -556,6 +559,7 @@ class Bench:
             out.append(table(["connector", "streams", "requests (1st sync)", "requests (2nd sync)",
                               "records (2nd sync)", "parent objects", "bound (parents + streams)", "target"],
                              rows, markdown))
+        out += every_stream_report(self, markdown, h, table, lower_bound)
         if self.notes:
             out.append(h("Notes"))
             out += [f"- {n}" for n in self.notes]
@@ -584,8 +588,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connectors", nargs="*", help="only the comparisons involving these connector keys: "
                         + ", ".join(CONNECTORS))
     parser.add_argument("--ours-only", action="store_true", help="run only our connectors (no peers)")
-    parser.add_argument("--runs", nargs="*", default=["latency", "zero-latency", "memory", "incremental", "floor"],
-                        choices=["latency", "zero-latency", "memory", "incremental", "floor"],
+    parser.add_argument("--runs", nargs="*",
+                        default=["latency", "zero-latency", "memory", "incremental", "floor", "every-stream"],
+                        choices=["latency", "zero-latency", "memory", "incremental", "floor", "every-stream"],
                         help="floor replays the latency runs of ours (benchmarks/floor.py); it needs them")
     parser.add_argument("--memory-scales", type=float, nargs=2, default=[1.0, 10.0], metavar=("LOW", "HIGH"))
     parser.add_argument("--streams", nargs="*", help="only these streams (our names) in every run")
@@ -622,6 +627,8 @@ def main(argv: list[str]) -> int:
                 bench.incremental_check()
             if "floor" in args.runs:
                 bench.python_floor()
+            if "every-stream" in args.runs:
+                run_every_stream(bench)
         finally:
             bench.close()
         print(bench.report(markdown=False))

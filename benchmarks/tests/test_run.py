@@ -190,3 +190,16 @@ def test_the_incremental_check_reads_only_incremental_streams_and_counts_the_sec
     assert check["streams"] == 1  # lists is full refresh only: left out
     assert check["bound"] == check["parents"] + 1 and check["parents"] > 0
     assert 0 < check["second_requests"] < check["first_requests"] + 1
+
+
+def test_the_every_stream_run_reads_the_discovered_streams_together_and_each_alone(tmp_path: Path):
+    if not Path(sys.executable).with_name("source-mailchimp").exists():
+        pytest.skip("source-mailchimp is not installed")
+    code, markdown, raw = small_run(tmp_path, "--connectors", "ours-mailchimp", "--ours-only", "--runs", "every-stream")
+    together = [r for r in raw["results"] if r["label"] == "every-stream"]
+    alone = {tuple(r["streams"]): r for r in raw["results"] if r["label"] == "one-stream"}
+    assert [r["streams"] for r in together] == [["list_members", "lists"]]
+    assert set(alone) == {("lists",), ("list_members",)}
+    assert all(r["records"] == r["truth"] and r["requests"] > 0 for r in [*together, *alone.values()])
+    assert code == 0
+    assert "| ours-mailchimp: stream alone |" in markdown and "| list_members | " in markdown
