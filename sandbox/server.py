@@ -7,7 +7,9 @@ A sandbox is a :class:`SandboxApp` (routes that turn a :class:`Request` into a :
 - a limit of simultaneous requests per credential, answered the way the API answers it (Mailchimp: 429 beyond 10);
 - fault injection, deterministic by seed: 5xx, 429 with Retry-After, connection reset, a stall past the client's
   timeout, a truncated JSON body, an HTML page with status 200 (as proxies send);
-- a log of every request, for tests and benchmarks that count requests.
+- a log of every request, for tests and benchmarks that count requests, with how many requests of the same client
+  (credential and User-Agent) were in flight when it arrived, so that a test can tell one client's concurrency from
+  another's on a shared credential.
 """
 
 from __future__ import annotations
@@ -135,6 +137,10 @@ class LoggedRequest:
     query: dict[str, str]
     status: int
     fault: str | None
+    user_agent: str = ""
+    in_flight: int = 0  # requests of this credential and User-Agent in flight when it arrived, itself included
+    arrived: float = 0.0  # time.monotonic() when it arrived
+    answered: float = 0.0  # and when its answer was ready
 
 
 class _Listener(ThreadingHTTPServer):
@@ -161,10 +167,14 @@ class SandboxServer:
         self.latency = latency
         self.item_latency = item_latency
         self.max_connections = max_connections
+        # Connections of each credential that another client holds for as long as this is set: they count against
+        # `max_connections` as the account's other apps would.
+        self.held_connections = 0
         self.faults = faults or FaultPlan()
         self.log: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
+        self._client_in_flight: Counter[tuple[str, str]] = Counter()
         self._attempts: Counter[str] = Counter()
         self._httpd = _Listener(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
@@ -197,34 +207,54 @@ class SandboxServer:
         with self._lock:
             self.log.clear()
 
+    def max_in_flight(self, user_agent_prefix: str = "", path_prefix: str = "") -> int:
+        """The most requests of one client (credential and User-Agent starting with the prefix) that were in flight at
+        once, among the logged requests."""
+        with self._lock:
+            return max((r.in_flight for r in self.log
+                        if r.user_agent.startswith(user_agent_prefix) and r.path.startswith(path_prefix)), default=0)
+
     # --- request handling -------------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> tuple[Response, str | None]:
         """The response to one request and the fault injected, if any (`reset` and `stall` are carried out by the
         handler, which owns the socket)."""
+        response, fault, _ = self._handle(request)
+        return response, fault
+
+    def _handle(self, request: Request) -> tuple[Response, str | None, int]:
+        """`handle`, and how many requests of the request's client were in flight when it arrived."""
         credential = self.app.credential(request)
+        client = (credential, request.headers.get("user-agent", ""))
         request_line = f"{request.method} {request.path}?{sorted(request.query.items())}"
         with self._lock:
             self._attempts[request_line] += 1
             attempt = self._attempts[request_line]
             self._in_flight[credential] += 1
-            over_limit = self.max_connections is not None and self._in_flight[credential] > self.max_connections
+            self._client_in_flight[client] += 1
+            client_in_flight = self._client_in_flight[client]
+            over_limit = (self.max_connections is not None
+                          and self._in_flight[credential] + self.held_connections > self.max_connections)
         # A request takes `latency` + `item_latency` per item returned, the sandbox's own work included: a remote
         # API's answer time does not grow with the CPU load of the client's machine, which this sandbox shares.
         started = time.monotonic()
         try:
             if over_limit:
-                return self._answered_by(started, self.latency, self.app.overloaded(request)), None
+                return self._answered_by(started, self.latency, self.app.overloaded(request)), None, client_in_flight
             fault = self.faults.draw(request_line, attempt)
             if fault in ("500", "502", "503"):
-                return self._answered_by(started, self.latency, self.app.server_error(request, int(fault))), fault
+                response = self.app.server_error(request, int(fault))
+                return self._answered_by(started, self.latency, response), fault, client_in_flight
             if fault == "429":
-                return self._answered_by(started, self.latency, self.app.throttled(request, self.faults.retry_after)), fault
+                response = self.app.throttled(request, self.faults.retry_after)
+                return self._answered_by(started, self.latency, response), fault, client_in_flight
             response = self.app.dispatch(request)
-            return self._answered_by(started, self.latency + self.item_latency * response.items, response), fault
+            latency = self.latency + self.item_latency * response.items
+            return self._answered_by(started, latency, response), fault, client_in_flight
         finally:
             with self._lock:
                 self._in_flight[credential] -= 1
+                self._client_in_flight[client] -= 1
 
     @staticmethod
     def _answered_by(started: float, seconds: float, response: Response) -> Response:
@@ -257,11 +287,12 @@ class SandboxServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
                 )
-                response, fault = server.handle(request)
+                arrived = time.monotonic()
+                response, fault, in_flight = server._handle(request)
                 with server._lock:
-                    server.log.append(
-                        LoggedRequest(request.method, request.path, request.query, response.status, fault)
-                    )
+                    server.log.append(LoggedRequest(request.method, request.path, request.query, response.status,
+                                                    fault, request.headers.get("user-agent", ""), in_flight, arrived,
+                                                    time.monotonic()))
                 if fault == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.connection.close()
