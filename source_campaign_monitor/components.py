@@ -25,6 +25,110 @@ def json_loads(body: bytes) -> Any:
         return json.loads(body)
 
 
+# ---- connector_common/parsed_body.py
+from typing import Any
+
+import requests
+
+
+PARSED_BODY = "_parsed_json_body"
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+NOT_JSON: Any = _NotJson()  # the parsed body of a response whose body is not JSON
+
+
+def parsed_body(response: requests.Response) -> Any:
+    """The response's body parsed as JSON, or NOT_JSON. An empty body is NOT_JSON too, whatever the status: both APIs
+    answer JSON to every request, so an empty body is a cut-off answer, not an empty page."""
+    body = getattr(response, PARSED_BODY, NOT_JSON)
+    if body is NOT_JSON and not hasattr(response, PARSED_BODY):
+        try:
+            content = response.content
+            body = json_loads(content) if content else NOT_JSON
+        except (ValueError, TypeError, UnicodeDecodeError):
+            body = NOT_JSON
+        setattr(response, PARSED_BODY, body)
+    return body
+
+
+def safe_url(response: requests.Response) -> str:
+    """The response's URL without its query (which may hold a key or an e-mail address), for messages."""
+    return (getattr(response, "url", None) or "").split("?")[0]
+
+
+# ---- connector_common/dates.py
+from datetime import datetime, timezone
+from typing import Any, Optional, Union
+
+
+def parse_datetime(value: Union[str, datetime]) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime (UTC assumed without an offset; `Z`, `+0000` and a space
+    before the time accepted). Raises ValueError for anything else."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = value.strip().replace(" ", "T")
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":" and "T" in text:  # +0000 -> +00:00
+            text = text[:-2] + ":" + text[-2:]
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_datetime_or_none(value: Any) -> Optional[datetime]:
+    """parse_datetime, or None for an empty value or one that is not a date-time."""
+    if not value or not isinstance(value, (str, datetime)):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def format_datetime(value: datetime) -> str:
+    """UTC with a numeric offset, to the second, e.g. 2015-10-21T15:41:36+00:00."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+# ---- connector_common/sandbox_url.py
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback_http_url(value: Any) -> bool:
+    """An http:// URL on a loopback host, without credentials, query or fragment: the only place `sandbox_url` may send
+    the API's credentials over plain http (user:password@ would be sent as basic auth in their place)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a malformed port raises here rather than at the first request
+    except ValueError:
+        return False
+    if parts.scheme != "http" or not host or parts.username is not None or parts.password is not None:
+        return False
+    if parts.query or parts.fragment:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 # ---- connector_common/saved_stream_state.py
 import copy
 from dataclasses import InitVar, dataclass
@@ -192,13 +296,378 @@ def sync_store(config: Mapping[str, Any]) -> SyncStore:
         return store
 
 
+# ---- connector_common/http_errors.py
+import logging
+import random
+from dataclasses import InitVar, dataclass, field
+from typing import Any, ClassVar, List, Mapping, Optional, Tuple, Union
+
+import requests
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+from airbyte_cdk.sources.types import Config
+
+
+logger = logging.getLogger("airbyte")
+
+
+@dataclass
+class JsonApiErrorHandler(DefaultErrorHandler):
+    """The manifest's error handler (its response filters, then the CDK's status mapping), after what only code can
+    see: a subclass's `interpret_api_response` first (the API's own error codes), then a success whose body is not
+    JSON (cut short, or an HTML page from a proxy), which the CDK's decoder would log and drop while the sync ends
+    successfully: it is retried like a 5xx. A success with a readable body is a success, whatever the filters' predicates
+    (they are written for error bodies). A partition a filter IGNOREs is logged as a warning.
+
+    Why not YAML: an HttpResponseFilter only sees bodies that decode, and never the status of a success."""
+
+    api_name: ClassVar[str] = "The API"
+
+    def interpret_response(
+        self, response_or_exception: Optional[Union[requests.Response, Exception]]
+    ) -> ErrorResolution:
+        if isinstance(response_or_exception, requests.Response):
+            resolution = self.interpret_api_response(response_or_exception)
+            if resolution is not None:
+                return resolution
+            status = response_or_exception.status_code
+            if 200 <= status < 300 and status != 204:
+                if self.usable_body(parsed_body(response_or_exception)):
+                    return ErrorResolution(response_action=ResponseAction.SUCCESS)
+                return ErrorResolution(
+                    response_action=ResponseAction.RETRY,
+                    failure_type=FailureType.system_error,
+                    error_message=f"{self.api_name} answered {status} with a body that is not valid JSON "
+                                  f"({safe_url(response_or_exception)}); retrying.",
+                )
+        resolution = super().interpret_response(response_or_exception)
+        if resolution.response_action == ResponseAction.IGNORE:
+            where = safe_url(response_or_exception) if isinstance(response_or_exception, requests.Response) else ""
+            logger.warning(f"{resolution.error_message} ({where})" if where else resolution.error_message)
+        return resolution
+
+    def interpret_api_response(self, response: requests.Response) -> Optional[ErrorResolution]:
+        """The resolution of an answer only this API's code can read, or None to go on with the common rules."""
+        return None
+
+    def usable_body(self, body: Any) -> bool:
+        """Whether a success's parsed body can be read: any JSON here."""
+        return body is not NOT_JSON
+
+
+@dataclass
+class RateLimitAwareBackoff(BackoffStrategy):
+    """How long to wait before a retry: the first of `headers` the answer sends (seconds; `Retry-After` from proxies and
+    gateways, an API's own reset header), else `base_seconds` doubled at each attempt up to `max_seconds`, times a
+    random factor within `jitter` so that the workers hit by one burst do not all retry in the same instant.
+
+    Why not YAML: WaitTimeFromHeader reads one header and ExponentialBackoffStrategy has no jitter and no cap; chaining
+    them cannot put jitter on the fallback."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config = field(default_factory=dict)
+    headers: List[str] = field(default_factory=lambda: ["Retry-After", "X-RateLimit-Reset"])
+    base_seconds: float = 1.0
+    max_seconds: float = 60.0
+    max_header_wait_seconds: float = 900.0
+    jitter: Tuple[float, float] = (0.5, 1.0)
+
+    def backoff_time(
+        self,
+        response_or_exception: Optional[Union[requests.Response, requests.RequestException, Exception]],
+        attempt_count: int,
+    ) -> Optional[float]:
+        response = (
+            response_or_exception
+            if isinstance(response_or_exception, requests.Response)
+            else getattr(response_or_exception, "response", None)
+        )
+        if response is not None:
+            for header in self.headers:
+                value = response.headers.get(header)
+                if value:
+                    try:
+                        wait = float(value)
+                    except ValueError:
+                        continue
+                    return min(max(wait, 0.5), self.max_header_wait_seconds)
+        exponential = min(float(self.max_seconds), float(self.base_seconds) * (2 ** max(attempt_count - 1, 0)))
+        return exponential * random.uniform(*self.jitter)
+
+
+# ---- connector_common/partitions.py
+from dataclasses import InitVar, dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
+
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+
+
+
+class PartitionsWithoutRequestOptions(PartitionRouter):
+    """A partition router whose partitions add nothing to the request (the partition is in the path), and which keeps
+    no state unless a subclass says otherwise."""
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
+        return {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def set_initial_state(self, stream_state: StreamState) -> None:
+        pass
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return None
+
+
+def shared_listing(config: Mapping[str, Any], key: Any, read: Callable[[], Iterable[StreamSlice]]) -> Iterable[StreamSlice]:
+    """The partitions `read` lists, read once per sync for every router that gives the same `key`: the first to ask
+    reads while the others wait, and each gets its own copies. Only the partitions are kept (ids and a few extra
+    fields), in the sync's store (connector_common.sync_store): nothing across syncs, and a failed or cut-short read
+    keeps nothing, so the next stream reads the parent itself (unlike the CDK's HTTP cache, which kept a cut-short 200
+    and replayed it on retries)."""
+    for stream_slice in sync_store(config).once(("parent listing", key), lambda: list(read())):
+        yield StreamSlice(
+            partition=dict(stream_slice.partition),
+            cursor_slice=dict(stream_slice.cursor_slice),
+            extra_fields=dict(stream_slice.extra_fields or {}),
+        )
+
+
+@dataclass
+class SharedParentPartitions(PartitionsWithoutRequestOptions):
+    """The partitions of the nested router `partitions`, listed once per sync and handed to every stream whose router
+    names the same `key` (shared_listing). Only full listings are shared: a parent read from a child's saved state
+    (`incremental_dependency`) is never routed through here.
+
+    Why not YAML: the CDK has no way to share one parent stream's partitions between several child streams; each
+    stream's router owns its own parent stream instance."""
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    partitions: PartitionRouter
+    key: str = ""
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        yield from shared_listing(self.config, self.key or "default", self.partitions.stream_slices)
+
+
+@dataclass
+class SharedParentPartitionRouter(SubstreamPartitionRouter):
+    """A SubstreamPartitionRouter whose parent listing is read once per sync and shared by every router with the same
+    parents (shared_listing): the same parent stream name, parent key, partition field and extra fields. A parent with
+    `incremental_dependency` or a lazy read pointer is read by the router itself, as the CDK does.
+
+    Why not YAML: each stream's router owns its own parent stream instance, and the CDK's HTTP cache is off."""
+
+    def _listing_key(self) -> Optional[tuple[Any, ...]]:
+        parents = getattr(self, "parent_stream_configs", None)
+        if not parents:
+            return None
+        key: list[Any] = []
+        for parent in parents:
+            if parent.incremental_dependency or parent.lazy_read_pointer:
+                return None
+            extra = tuple(
+                tuple(str(part.eval(self.config)) for part in path) for path in (parent.extra_fields or [])
+            )
+            key.append(
+                (parent.stream.name, str(parent.parent_key.eval(self.config)),
+                 str(parent.partition_field.eval(self.config)), extra)
+            )
+        return tuple(key)
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        key = self._listing_key()
+        if key is None:
+            yield from super().stream_slices()
+            return
+        yield from shared_listing(self.config, key, super().stream_slices)
+
+
+# ---- connector_common/adaptive_concurrency.py
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple, Union
+
+import requests
+
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
+from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_request_options_provider import (
+    InterpolatedRequestOptionsProvider,
+)
+
+_gate_logger = logging.getLogger("airbyte")
+TOO_MANY_REQUESTS = 429
+CAUTION = 4  # times more answers to raise the limit back to the one last refused
+
+
+class RequestsInFlight:
+    """An AIMD limit of simultaneous requests, shared by threads. `acquire` before sending, `release` with the answer's
+    status (None: no answer) once the answer is read. `adaptive=False` keeps the limit at the ceiling (counting only)."""
+
+    def __init__(self, ceiling: int, *, adaptive: bool = True, initial: int = 2, decrease_factor: float = 0.5,
+                 api: str = "The API") -> None:
+        self.ceiling = max(1, int(ceiling))
+        self.adaptive = adaptive
+        self.decrease_factor = min(max(float(decrease_factor), 0.0), 1.0)
+        self.api = api
+        self.limit = min(self.ceiling, max(1, int(initial))) if adaptive else self.ceiling
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.throttled = 0  # 429s answered
+        self.decreases = 0
+        self._starting = adaptive  # doubling until the first 429, as TCP's slow start
+        self._lowered = False  # below the ceiling because of 429s (logged)
+        self._burst = 0  # counts the decreases: a request carries the value at its sending
+        self._answers = 0  # answers at the limit since the last change
+        self._refused_at: Optional[int] = None  # the limit at the last decrease, until passed again
+        self._fills = 0  # times the limit was filled
+        self._condition = threading.Condition()
+
+    def acquire(self) -> Tuple[int, int]:
+        """Waits for a slot; returns what `release` needs: the burst the request is sent in, and how many times the
+        limit had been filled before."""
+        with self._condition:
+            while self.in_flight >= self.limit:
+                self._condition.wait()
+            fills = self._fills
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.in_flight >= self.limit:
+                self._fills += 1
+            return self._burst, fills
+
+    def release(self, sent: Tuple[int, int], status: Optional[int]) -> None:
+        sent_in_burst, fills = sent
+        message = None
+        with self._condition:
+            self.in_flight -= 1
+            at_the_limit = self._fills > fills  # the limit was filled while this request was in flight
+            if status == TOO_MANY_REQUESTS:
+                self.throttled += 1
+                if self.adaptive and sent_in_burst == self._burst:
+                    message = self._decrease()
+            elif status is not None and at_the_limit and self.limit < self.ceiling:
+                self._answers += 1
+                cautious = self.limit + 1 == self._refused_at
+                if self._answers >= self.limit * (CAUTION if cautious else 1):
+                    message = self._increase()
+            self._condition.notify_all()
+        if message:
+            _gate_logger.info(message)
+
+    def _decrease(self) -> Optional[str]:
+        before = self._refused_at = self.limit
+        self.limit = max(1, int(self.limit * self.decrease_factor))
+        self._burst += 1
+        self._answers = 0
+        self._starting = False
+        self.decreases += 1
+        if self._lowered:
+            return None
+        self._lowered = True
+        return (f"{self.api} answered 429 (too many requests) with {self.in_flight + 1} requests of this sync in "
+                f"flight: another client seems to share the account's allowance. Keeping at most {self.limit} "
+                f"requests in flight (from {before}), more again while no 429 comes, never more than num_workers "
+                f"({self.ceiling}); the refused requests are retried.")
+
+    def _increase(self) -> Optional[str]:
+        self.limit = min(self.ceiling, self.limit * 2 if self._starting else self.limit + 1)
+        self._answers = 0
+        if self._refused_at is not None and self.limit > self._refused_at:
+            self._refused_at = None
+        if self.limit < self.ceiling or not self._lowered:
+            return None
+        self._lowered = False
+        return (f"No 429 from {self.api} for a while: back to {self.ceiling} requests in flight (num_workers); "
+                f"{self.throttled} requests were refused with 429 and retried so far.")
+
+
+def requests_in_flight(config: Mapping[str, Any], ceiling: int, adaptive: bool = True, api: str = "The API") -> RequestsInFlight:
+    """The gate of the sync whose config this is (the first requester built sets it up)."""
+    return sync_store(config).once(
+        ("requests_in_flight",), lambda: RequestsInFlight(ceiling, adaptive=adaptive, api=api)
+    )
+
+
+class _GatedAdapter(requests.adapters.BaseAdapter):
+    """Sends through `adapter`, each attempt inside the gate: the body is read before the slot is given back, since
+    the API counts a connection until its answer is complete."""
+
+    def __init__(self, adapter: requests.adapters.BaseAdapter, gate: RequestsInFlight) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.gate = gate
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        sent = self.gate.acquire()
+        status = None
+        try:
+            response = self.adapter.send(request, **kwargs)
+            if not kwargs.get("stream"):
+                response.content  # noqa: B018 - reads the body inside the gate
+            status = response.status_code
+            return response
+        finally:
+            self.gate.release(sent, status)
+
+    def close(self) -> None:
+        self.adapter.close()
+
+
+@dataclass
+class AdaptiveConcurrencyRequester(HttpRequester):
+    """An HttpRequester whose every attempt passes the sync's RequestsInFlight gate (see the module's docstring).
+
+    `max_requests_in_flight`: the ceiling, `num_workers`; `adaptive`: false keeps it fixed (for measurements).
+    A custom requester gets no request options from the CDK's factory: `request_parameters`, `request_headers` and
+    `request_body_json` are read here as an HttpRequester's are."""
+
+    request_parameters: Optional[Union[str, Mapping[str, Any]]] = None
+    request_headers: Optional[Union[str, Mapping[str, Any]]] = None
+    request_body_json: Optional[Union[str, Mapping[str, Any]]] = None
+    max_requests_in_flight: Union[int, str] = 10
+    adaptive: Union[bool, str] = True
+    api_name: str = "The API"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        if self.request_options_provider is None:
+            self.request_options_provider = InterpolatedRequestOptionsProvider(
+                request_parameters=self.request_parameters or {},
+                request_headers=self.request_headers or {},
+                request_body_json=self.request_body_json,
+                config=self.config,
+                parameters=parameters,
+            )
+        super().__post_init__(parameters)
+        ceiling = int(InterpolatedString.create(str(self.max_requests_in_flight), parameters=parameters).eval(self.config))
+        adaptive = InterpolatedString.create(str(self.adaptive), parameters=parameters).eval(self.config)
+        gate = requests_in_flight(self.config, ceiling, str(adaptive).strip().lower() not in ("false", "0", "no", "off"),
+                                  self.api_name)
+        session = self._http_client._session
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, _GatedAdapter(session.get_adapter(prefix), gate))
+
+
 # ---- source_campaign_monitor/parts/settings.py
-import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, List, Mapping, MutableMapping, Optional
-from urllib.parse import urlsplit
+from typing import Any, List, Mapping, MutableMapping
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import (
@@ -208,8 +677,6 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 
 logger = logging.getLogger("airbyte")
-
-LOOPBACK_NAMES = {"localhost"}
 
 
 REAL_API = "https://api.createsend.com"
@@ -281,7 +748,7 @@ def settings_problems(config: Mapping[str, Any]) -> List[str]:
         problems.append("api_client_id: must be a string (a Campaign Monitor client id) or empty")
     start_date = config.get("start_date")
     if start_date not in (None, ""):
-        parsed = _parse_start_date(start_date)
+        parsed = parse_datetime_or_none(start_date) if isinstance(start_date, str) else None
         if parsed is None:
             problems.append(f"start_date: {start_date!r} is not a date-time such as 2024-01-01T00:00:00Z")
         elif parsed > datetime.now(timezone.utc):
@@ -299,36 +766,6 @@ def settings_problems(config: Mapping[str, Any]) -> List[str]:
 
 def _is_int_between(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _parse_start_date(value: Any) -> Optional[datetime]:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def is_loopback_http_url(value: Any) -> bool:
-    """An http:// URL without credentials on a loopback host: the only place `sandbox_url` may send the API key."""
-    if not isinstance(value, str):
-        return False
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return False
-    if parts.scheme != "http" or not host or parts.username or parts.password:
-        return False
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # ---- source_campaign_monitor/parts/time_zones.py
@@ -581,58 +1018,39 @@ def local_minute(record: Any) -> Optional[str]:
 
 
 # ---- source_campaign_monitor/parts/responses.py
-import logging
-import random
-from dataclasses import InitVar, dataclass, field
-from typing import Any, Iterable, Mapping, MutableMapping, Optional, Union
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable, Mapping, MutableMapping, Optional
 
 import requests
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
-from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
-from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
-from airbyte_cdk.sources.types import Config
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 
-logger = logging.getLogger("airbyte")
-
-_PARSED = "_campaign_monitor_json"
 _LAST_RESULT_MINUTE = "_campaign_monitor_last_result_minute"
-_UNDECODABLE = object()
 
 
-def parsed_json(response: requests.Response) -> Any:
-    """The body of ``response`` parsed once and kept on the response (the error handler and the decoder both need it).
-
-    A page's last ``Results`` item's local minute is kept beside it (see last_result_minute)."""
-    cached = getattr(response, _PARSED, None)
-    if cached is None:
-        try:
-            if response.content:
-                cached = json_loads(response.content)
-            else:  # every GET of the API answers JSON: an empty 200 is a cut-off response, not an empty page
-                cached = _UNDECODABLE if response.status_code == 200 else {}
-        except (ValueError, UnicodeDecodeError):
-            cached = _UNDECODABLE
-        setattr(response, _PARSED, cached)
-        results = cached.get("Results") if isinstance(cached, dict) else None
-        if isinstance(results, list) and results:
-            setattr(response, _LAST_RESULT_MINUTE, local_minute(results[-1]))
-    return cached
+def page_body(response: requests.Response) -> Any:
+    """The response's parsed body (connector_common.parsed_body), with the local minute of a page's last `Results`
+    item noted the first time it is read (see last_result_minute)."""
+    body = parsed_body(response)
+    if not hasattr(response, _LAST_RESULT_MINUTE):
+        results = body.get("Results") if isinstance(body, dict) else None
+        setattr(response, _LAST_RESULT_MINUTE, local_minute(results[-1]) if isinstance(results, list) and results else None)
+    return body
 
 
 def last_result_minute(response: requests.Response) -> Optional[str]:
-    """The local minute of the page's last result as the API sent it: read when the page was parsed, before
-    AddParentIdsAndUtcDates turned the records' dates into UTC in place."""
-    parsed_json(response)
+    """The local minute of the page's last result as the API sent it: noted when the error handler first read the page,
+    before AddParentIdsAndUtcDates turned the records' dates into UTC in place."""
+    page_body(response)
     return getattr(response, _LAST_RESULT_MINUTE, None)
 
 
 class ParsedJsonDecoder(JsonDecoder):
-    """Yields the JSON body that :class:`CampaignMonitorErrorHandler` already parsed and validated.
+    """Yields the JSON body that CampaignMonitorErrorHandler already parsed and validated.
 
     Why not YAML: the CDK's JsonDecoder turns an undecodable body into ``{}`` (a silently empty page). Here the error
     handler has already retried such a response; this decoder only avoids parsing the body a second time. An error
@@ -648,136 +1066,61 @@ class ParsedJsonDecoder(JsonDecoder):
         if response.status_code >= 400:
             yield {}
             return
-        body = parsed_json(response)
-        if body is _UNDECODABLE:
+        body = page_body(response)
+        if body is NOT_JSON:
             raise AirbyteTracedException(
                 message="Campaign Monitor answered with a body that is not JSON.",
-                internal_message=f"Undecodable body from {_safe_url(response)}",
+                internal_message=f"Undecodable body from {safe_url(response)}",
                 failure_type=FailureType.system_error,
             )
         yield body
 
 
-def _safe_url(response: requests.Response) -> str:
-    return (response.url or "").split("?")[0]
-
-
 @dataclass
-class CampaignMonitorErrorHandler(DefaultErrorHandler):
-    """The DefaultErrorHandler (response filters from the manifest, then the CDK's status mapping) plus what only code
-    can see:
+class CampaignMonitorErrorHandler(JsonApiErrorHandler):
+    """The shared handler (connector_common.http_errors: undecodable successes retried, skipped partitions logged)
+    with Campaign Monitor's own codes:
 
-    - a 200 whose body is not decodable JSON (truncated, or an HTML page from a proxy) is retried, never dropped;
     - ``401 {"Code": 121}`` (expired OAuth token) or ``Code 120`` (unknown token) refreshes the token and retries once;
     - ``401 {"Code": 50}`` (invalid API key) fails as a config error naming the credentials; the other 401 codes
-      (102 client, 101 list, 301 campaign: an id the credentials do not own) go to the manifest's filters;
-    - a response a filter IGNOREs (a partition deleted mid-sync) is logged as a warning.
+      (102 client, 101 list, 301 campaign: an id the credentials do not own) go to the manifest's filters.
 
-    Why not YAML: an HttpResponseFilter only sees bodies that decode; a 200 with an undecodable body is 'success' to it."""
+    Why not YAML: a filter cannot ask for a token refresh, and it only sees bodies that decode."""
 
-    def interpret_response(
-        self, response_or_exception: Optional[Union[requests.Response, Exception]]
-    ) -> ErrorResolution:
-        if isinstance(response_or_exception, requests.Response):
-            response = response_or_exception
-            status = response.status_code
-            if status == 200:
-                if parsed_json(response) is _UNDECODABLE:
-                    return ErrorResolution(
-                        response_action=ResponseAction.RETRY,
-                        failure_type=FailureType.transient_error,
-                        error_message=f"Campaign Monitor answered 200 with a body that is not JSON ({_safe_url(response)}).",
-                    )
-                return ErrorResolution(response_action=ResponseAction.SUCCESS)
-            if status == 401:
-                body = parsed_json(response)
-                code = body.get("Code") if isinstance(body, dict) else None
-                if code in (120, 121):
-                    return ErrorResolution(
-                        response_action=ResponseAction.REFRESH_TOKEN_THEN_RETRY,
-                        failure_type=FailureType.transient_error,
-                        error_message=f"The OAuth access token was rejected (Code {code}): refreshing it.",
-                    )
-                if code == 50 or code is None:
-                    return ErrorResolution(
-                        response_action=ResponseAction.FAIL,
-                        failure_type=FailureType.config_error,
-                        error_message="Campaign Monitor rejected the credentials (401 Code 50): check credentials.api_key"
-                        " (or the OAuth credentials).",
-                    )
-        resolution = super().interpret_response(response_or_exception)
-        if resolution.response_action == ResponseAction.IGNORE:
-            where = _safe_url(response_or_exception) if isinstance(response_or_exception, requests.Response) else ""
-            logger.warning(f"{resolution.error_message} ({where})")
-        return resolution
+    api_name: ClassVar[str] = "Campaign Monitor"
 
-
-@dataclass
-class RateLimitAwareBackoff(BackoffStrategy):
-    """How long to wait before a retry: ``Retry-After`` when sent (proxies, gateways), else Campaign Monitor's own
-    ``X-RateLimit-Reset`` (seconds until the quota resets), else a bounded exponential backoff with jitter.
-
-    Why not YAML: WaitTimeFromHeader reads one header and ExponentialBackoffStrategy has no jitter and no cap; chaining
-    them cannot put jitter on the fallback."""
-
-    parameters: InitVar[Mapping[str, Any]]
-    config: Config = field(default_factory=dict)
-    base_seconds: float = 1.0
-    max_seconds: float = 60.0
-    max_header_wait_seconds: float = 900.0
-
-    def backoff_time(
-        self,
-        response_or_exception: Optional[Union[requests.Response, requests.RequestException]],
-        attempt_count: int,
-    ) -> Optional[float]:
-        response = (
-            response_or_exception
-            if isinstance(response_or_exception, requests.Response)
-            else getattr(response_or_exception, "response", None)
-        )
-        if response is not None:
-            for header in ("Retry-After", "X-RateLimit-Reset"):
-                value = response.headers.get(header)
-                if value:
-                    try:
-                        wait = float(value)
-                    except ValueError:
-                        continue
-                    return min(max(wait, 0.5), self.max_header_wait_seconds)
-        exponential = min(self.max_seconds, self.base_seconds * (2 ** max(attempt_count - 1, 0)))
-        return exponential * random.uniform(0.5, 1.0)
+    def interpret_api_response(self, response: requests.Response) -> Optional[ErrorResolution]:
+        status = response.status_code
+        if 200 <= status < 300:
+            page_body(response)  # notes the page's last local minute before its records are transformed
+            return None
+        if status != 401:
+            return None
+        body = page_body(response)
+        code = body.get("Code") if isinstance(body, dict) else None
+        if code in (120, 121):
+            return ErrorResolution(
+                response_action=ResponseAction.REFRESH_TOKEN_THEN_RETRY,
+                failure_type=FailureType.transient_error,
+                error_message=f"The OAuth access token was rejected (Code {code}): refreshing it.",
+            )
+        if code == 50 or code is None:
+            return ErrorResolution(
+                response_action=ResponseAction.FAIL,
+                failure_type=FailureType.config_error,
+                error_message="Campaign Monitor rejected the credentials (401 Code 50): check credentials.api_key"
+                " (or the OAuth credentials).",
+            )
+        return None
 
 
 # ---- source_campaign_monitor/parts/partitions.py
 from dataclasses import InitVar, dataclass
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping
 
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
-from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+from airbyte_cdk.sources.types import Config, StreamSlice
 
-
-class PartitionsWithoutRequestOptions(PartitionRouter):
-    """A partition router whose partitions add nothing to the request (the partition is in the path), and which keeps
-    no state unless a subclass says otherwise."""
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def set_initial_state(self, stream_state: StreamState) -> None:
-        pass
-
-    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
-        return None
 
 
 @dataclass
@@ -1005,7 +1348,7 @@ class NextPagesFromTheLastDateRead(PaginationStrategy):
         last_record: Optional[Any],
         last_page_token_value: Optional[Any] = None,
     ) -> Optional[Any]:
-        body = parsed_json(response)
+        body = page_body(response)
         if not isinstance(body, dict) or not body.get("Results") or not body.get("NumberOfPages") \
                 or body.get("PageNumber", 0) >= body["NumberOfPages"]:
             return None
@@ -1056,8 +1399,7 @@ class SkipRecordsReadTwiceAtPageBoundaries(RecordFilter):
 
 # ---- source_campaign_monitor/parts/requester.py
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Mapping, MutableMapping, Optional, Union
+from typing import Any, Mapping, MutableMapping, Optional
 
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_request_options_provider import (
@@ -1103,22 +1445,13 @@ class LocalTimeDateFilterRequester(HttpRequester):
         start = (getattr(stream_slice, "cursor_slice", None) or {}).get("start_time")
         if start:
             converter = ClientTimeZones.of(self.config).converter(client_id_of(partition_of(stream_slice)))
-            params[self.date_parameter] = converter.to_local(parse_instant(start)).strftime(self.date_format)
+            params[self.date_parameter] = converter.to_local(parse_datetime(start)).strftime(self.date_format)
         token = (next_page_token or {}).get("next_page_token")
         if isinstance(token, Mapping):  # NextPagesFromTheLastDateRead: later than the slice's start, in local time
             if token.get("date"):
                 params[self.date_parameter] = token["date"]
             params["page"] = token["page"]
         return params
-
-
-def parse_instant(value: Union[str, datetime]) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    text = value.replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 -> +00:00 for fromisoformat
-        text = text[:-2] + ":" + text[-2:]
-    return datetime.fromisoformat(text)
 
 
 # ---- source_campaign_monitor/parts/oauth.py
@@ -1278,7 +1611,7 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
             if response.status_code >= 500 or response.status_code == 429:
                 last_problem = f"HTTP {response.status_code}"
                 continue
-            body = parsed_json(response)
+            body = parsed_body(response)
             if response.status_code >= 400:
                 error_code = body.get("error") if isinstance(body, dict) else None
                 raise AirbyteTracedException(
@@ -1289,7 +1622,7 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
                     internal_message=f"Token endpoint answered {response.status_code} ({error_code})",
                     failure_type=FailureType.config_error,
                 )
-            if body is _UNDECODABLE or not isinstance(body, dict):
+            if not isinstance(body, dict):
                 last_problem = "an undecodable body"
                 continue
             return body
@@ -1300,12 +1633,8 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
 
 
 def _parse_expiry(value: Any) -> Optional[float]:
-    if not value:
-        return None
-    try:
-        return parse_instant(str(value)).timestamp()
-    except ValueError:
-        return None
+    expiry = parse_datetime_or_none(str(value)) if value else None
+    return expiry.timestamp() if expiry else None
 
 
 # ---- source_campaign_monitor/parts/unchanged_parents.py
@@ -1319,30 +1648,6 @@ from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
 
 logger = logging.getLogger("airbyte")
-
-
-@dataclass
-class SharedParentPartitions(PartitionsWithoutRequestOptions):
-    """The partitions of ``partitions`` (clients, campaigns or lists) computed once per sync and handed to every stream
-    that names the same ``key``: each child stream otherwise re-reads the client details and the campaign or list
-    listings. Only full listings are shared: a parent read
-    from a child's saved state (``incremental_dependency``) is never routed through here.
-
-    The first stream to ask reads the parents while the others wait; the listing is kept in the sync's store
-    (connector_common.sync_store; campaigns and lists number in the hundreds, not the millions). Nothing is kept across
-    syncs, and unlike the CDK's HTTP cache a failed or cut-short read keeps nothing: the error reaches the stream that
-    asked, and the next one reads again.
-
-    Why not YAML: the CDK has no way to share one parent stream's partitions between several child streams."""
-
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    partitions: PartitionRouter
-    key: str = ""
-
-    def stream_slices(self) -> Iterable[StreamSlice]:
-        key = ("parent partitions", self.key or "default")
-        yield from sync_store(self.config).once(key, lambda: list(self.partitions.stream_slices()))
 
 
 def fingerprint_of(body: Any, fields: Iterable[str]) -> Optional[str]:
@@ -1407,7 +1712,7 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
             )
             if response is None or response.status_code != 200:
                 return None
-            return fingerprint_of(parsed_json(response), self.fingerprint_fields)
+            return fingerprint_of(page_body(response), self.fingerprint_fields)
 
         return sync_store(self.config).once(("fingerprint", self.state_key, parent_id), read)
 
@@ -1470,15 +1775,15 @@ class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
         cursors: dict[str, datetime] = {}
         for entry in state.get("states") or []:
             if isinstance(entry, Mapping) and isinstance(entry.get("partition"), Mapping):
-                cursor = _parse_instant_or_none((entry.get("cursor") or {}).get(self.cursor_field))
+                cursor = parse_datetime_or_none((entry.get("cursor") or {}).get(self.cursor_field))
                 if cursor is not None:
                     cursors[str(entry["partition"].get(self.id_field))] = cursor
         global_cursor = (state.get("state") or {}).get(self.cursor_field) if state.get("use_global_cursor") else None
-        return cursors, _parse_instant_or_none(global_cursor)
+        return cursors, parse_datetime_or_none(global_cursor)
 
     def _already_read(self, stream_slice: StreamSlice, cursors: Mapping[str, datetime],
                       global_cursor: Optional[datetime]) -> bool:
-        parent_value = _parse_instant_or_none((stream_slice.extra_fields or {}).get(self.cursor_field))
+        parent_value = parse_datetime_or_none((stream_slice.extra_fields or {}).get(self.cursor_field))
         if parent_value is None:
             return False
         cursor = cursors.get(str(stream_slice.partition.get(self.id_field)))
@@ -1499,12 +1804,3 @@ class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
             yield stream_slice
         if skipped:
             logger.info(f"{self.stream_name}: {skipped} parents read completely by an earlier sync were not re-read.")
-
-
-def _parse_instant_or_none(value: Any) -> Optional[datetime]:
-    if not value:
-        return None
-    try:
-        return parse_instant(value)
-    except (TypeError, ValueError):
-        return None

@@ -7,9 +7,15 @@ imports the modules themselves (connector_common.packaged_manifest finds each cl
 
 MODULES = (
     "connector_common.json_body",
+    "connector_common.parsed_body",
+    "connector_common.dates",
+    "connector_common.sandbox_url",
     "connector_common.saved_stream_state",
     "connector_common.config_problems",
     "connector_common.sync_store",
+    "connector_common.http_errors",
+    "connector_common.partitions",
+    "connector_common.adaptive_concurrency",
     "source_campaign_monitor.parts.settings",
     "source_campaign_monitor.parts.time_zones",
     "source_campaign_monitor.parts.responses",

@@ -9,7 +9,7 @@ from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilte
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import PaginationStrategy
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
-from source_campaign_monitor.parts.responses import last_result_minute, parsed_json
+from source_campaign_monitor.parts.responses import last_result_minute, page_body
 from source_campaign_monitor.parts.time_zones import local_minute
 
 
@@ -45,7 +45,7 @@ class NextPagesFromTheLastDateRead(PaginationStrategy):
         last_record: Optional[Any],
         last_page_token_value: Optional[Any] = None,
     ) -> Optional[Any]:
-        body = parsed_json(response)
+        body = page_body(response)
         if not isinstance(body, dict) or not body.get("Results") or not body.get("NumberOfPages") \
                 or body.get("PageNumber", 0) >= body["NumberOfPages"]:
             return None

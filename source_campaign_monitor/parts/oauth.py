@@ -18,10 +18,10 @@ from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_common.config_problems import CONFIG_PROBLEMS_KEY
+from connector_common.dates import parse_datetime_or_none
+from connector_common.parsed_body import parsed_body
 from connector_common.saved_stream_state import SAVED_STATES_KEY
 from connector_common.sync_store import sync_store
-from source_campaign_monitor.parts.requester import parse_instant
-from source_campaign_monitor.parts.responses import _UNDECODABLE, parsed_json
 from source_campaign_monitor.parts.settings import API_BASE_KEY
 
 class _TokenState:
@@ -162,7 +162,7 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
             if response.status_code >= 500 or response.status_code == 429:
                 last_problem = f"HTTP {response.status_code}"
                 continue
-            body = parsed_json(response)
+            body = parsed_body(response)
             if response.status_code >= 400:
                 error_code = body.get("error") if isinstance(body, dict) else None
                 raise AirbyteTracedException(
@@ -173,7 +173,7 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
                     internal_message=f"Token endpoint answered {response.status_code} ({error_code})",
                     failure_type=FailureType.config_error,
                 )
-            if body is _UNDECODABLE or not isinstance(body, dict):
+            if not isinstance(body, dict):
                 last_problem = "an undecodable body"
                 continue
             return body
@@ -184,10 +184,5 @@ class CampaignMonitorOAuth(DeclarativeAuthenticator):
 
 
 def _parse_expiry(value: Any) -> Optional[float]:
-    if not value:
-        return None
-    try:
-        return parse_instant(str(value)).timestamp()
-    except ValueError:
-        return None
-
+    expiry = parse_datetime_or_none(str(value)) if value else None
+    return expiry.timestamp() if expiry else None

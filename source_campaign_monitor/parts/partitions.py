@@ -1,34 +1,13 @@
 """Partitions: the clients, each with its time zone known before its partition is handed out."""
 
 from dataclasses import InitVar, dataclass
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping
 
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
-from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+from airbyte_cdk.sources.types import Config, StreamSlice
 
+from connector_common.partitions import PartitionsWithoutRequestOptions
 from source_campaign_monitor.parts.time_zones import ClientTimeZones
-
-class PartitionsWithoutRequestOptions(PartitionRouter):
-    """A partition router whose partitions add nothing to the request (the partition is in the path), and which keeps
-    no state unless a subclass says otherwise."""
-
-    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
-        return {}
-
-    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def set_initial_state(self, stream_state: StreamState) -> None:
-        pass
-
-    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
-        return None
 
 
 @dataclass

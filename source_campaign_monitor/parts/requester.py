@@ -1,8 +1,7 @@
 """Requests: the incremental interval's start sent as the API's date filter, in the client's local time."""
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Mapping, MutableMapping, Optional, Union
+from typing import Any, Mapping, MutableMapping, Optional
 
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_request_options_provider import (
@@ -10,6 +9,7 @@ from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_req
 )
 from airbyte_cdk.sources.types import StreamSlice, StreamState
 
+from connector_common.dates import parse_datetime
 from source_campaign_monitor.parts.time_zones import ClientTimeZones, client_id_of, partition_of
 
 
@@ -49,7 +49,7 @@ class LocalTimeDateFilterRequester(HttpRequester):
         start = (getattr(stream_slice, "cursor_slice", None) or {}).get("start_time")
         if start:
             converter = ClientTimeZones.of(self.config).converter(client_id_of(partition_of(stream_slice)))
-            params[self.date_parameter] = converter.to_local(parse_instant(start)).strftime(self.date_format)
+            params[self.date_parameter] = converter.to_local(parse_datetime(start)).strftime(self.date_format)
         token = (next_page_token or {}).get("next_page_token")
         if isinstance(token, Mapping):  # NextPagesFromTheLastDateRead: later than the slice's start, in local time
             if token.get("date"):
@@ -57,12 +57,4 @@ class LocalTimeDateFilterRequester(HttpRequester):
             params["page"] = token["page"]
         return params
 
-
-def parse_instant(value: Union[str, datetime]) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    text = value.replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # +0000 -> +00:00 for fromisoformat
-        text = text[:-2] + ":" + text[-2:]
-    return datetime.fromisoformat(text)
 

@@ -1,11 +1,9 @@
 """The settings: a flat config moved under `credentials`, every setting checked, the API's base URL derived."""
 
-import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, List, Mapping, MutableMapping, Optional
-from urllib.parse import urlsplit
+from typing import Any, List, Mapping, MutableMapping
 
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import (
@@ -14,10 +12,10 @@ from airbyte_cdk.sources.declarative.transformations.config_transformations.conf
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_common.config_problems import note_config_problem
+from connector_common.dates import parse_datetime_or_none
+from connector_common.sandbox_url import is_loopback_http_url
 
 logger = logging.getLogger("airbyte")
-
-LOOPBACK_NAMES = {"localhost"}
 
 
 REAL_API = "https://api.createsend.com"
@@ -89,7 +87,7 @@ def settings_problems(config: Mapping[str, Any]) -> List[str]:
         problems.append("api_client_id: must be a string (a Campaign Monitor client id) or empty")
     start_date = config.get("start_date")
     if start_date not in (None, ""):
-        parsed = _parse_start_date(start_date)
+        parsed = parse_datetime_or_none(start_date) if isinstance(start_date, str) else None
         if parsed is None:
             problems.append(f"start_date: {start_date!r} is not a date-time such as 2024-01-01T00:00:00Z")
         elif parsed > datetime.now(timezone.utc):
@@ -108,33 +106,4 @@ def settings_problems(config: Mapping[str, Any]) -> List[str]:
 def _is_int_between(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
-
-def _parse_start_date(value: Any) -> Optional[datetime]:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def is_loopback_http_url(value: Any) -> bool:
-    """An http:// URL without credentials on a loopback host: the only place `sandbox_url` may send the API key."""
-    if not isinstance(value, str):
-        return False
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return False
-    if parts.scheme != "http" or not host or parts.username or parts.password:
-        return False
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 

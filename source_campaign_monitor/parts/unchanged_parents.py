@@ -1,5 +1,5 @@
-"""What a sync need not read again: parent listings shared by several streams, campaigns whose activity counts are
-unchanged since the last sync, campaigns whose recipients were read completely."""
+"""What a sync need not read again: campaigns whose activity counts are unchanged since the last sync (their summary's
+fingerprint), campaigns whose recipients were read completely."""
 
 import logging
 from dataclasses import InitVar, dataclass, field
@@ -9,37 +9,13 @@ from typing import Any, Iterable, Mapping, Optional
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
+from connector_common.dates import parse_datetime_or_none
+from connector_common.partitions import PartitionsWithoutRequestOptions
 from connector_common.saved_stream_state import saved_stream_state
 from connector_common.sync_store import sync_store
-from source_campaign_monitor.parts.partitions import PartitionsWithoutRequestOptions
-from source_campaign_monitor.parts.requester import parse_instant
-from source_campaign_monitor.parts.responses import parsed_json
+from source_campaign_monitor.parts.responses import page_body
 
 logger = logging.getLogger("airbyte")
-
-
-@dataclass
-class SharedParentPartitions(PartitionsWithoutRequestOptions):
-    """The partitions of ``partitions`` (clients, campaigns or lists) computed once per sync and handed to every stream
-    that names the same ``key``: each child stream otherwise re-reads the client details and the campaign or list
-    listings. Only full listings are shared: a parent read
-    from a child's saved state (``incremental_dependency``) is never routed through here.
-
-    The first stream to ask reads the parents while the others wait; the listing is kept in the sync's store
-    (connector_common.sync_store; campaigns and lists number in the hundreds, not the millions). Nothing is kept across
-    syncs, and unlike the CDK's HTTP cache a failed or cut-short read keeps nothing: the error reaches the stream that
-    asked, and the next one reads again.
-
-    Why not YAML: the CDK has no way to share one parent stream's partitions between several child streams."""
-
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    partitions: PartitionRouter
-    key: str = ""
-
-    def stream_slices(self) -> Iterable[StreamSlice]:
-        key = ("parent partitions", self.key or "default")
-        yield from sync_store(self.config).once(key, lambda: list(self.partitions.stream_slices()))
 
 
 def fingerprint_of(body: Any, fields: Iterable[str]) -> Optional[str]:
@@ -104,7 +80,7 @@ class SkipUnchangedParents(PartitionsWithoutRequestOptions):
             )
             if response is None or response.status_code != 200:
                 return None
-            return fingerprint_of(parsed_json(response), self.fingerprint_fields)
+            return fingerprint_of(page_body(response), self.fingerprint_fields)
 
         return sync_store(self.config).once(("fingerprint", self.state_key, parent_id), read)
 
@@ -167,15 +143,15 @@ class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
         cursors: dict[str, datetime] = {}
         for entry in state.get("states") or []:
             if isinstance(entry, Mapping) and isinstance(entry.get("partition"), Mapping):
-                cursor = _parse_instant_or_none((entry.get("cursor") or {}).get(self.cursor_field))
+                cursor = parse_datetime_or_none((entry.get("cursor") or {}).get(self.cursor_field))
                 if cursor is not None:
                     cursors[str(entry["partition"].get(self.id_field))] = cursor
         global_cursor = (state.get("state") or {}).get(self.cursor_field) if state.get("use_global_cursor") else None
-        return cursors, _parse_instant_or_none(global_cursor)
+        return cursors, parse_datetime_or_none(global_cursor)
 
     def _already_read(self, stream_slice: StreamSlice, cursors: Mapping[str, datetime],
                       global_cursor: Optional[datetime]) -> bool:
-        parent_value = _parse_instant_or_none((stream_slice.extra_fields or {}).get(self.cursor_field))
+        parent_value = parse_datetime_or_none((stream_slice.extra_fields or {}).get(self.cursor_field))
         if parent_value is None:
             return False
         cursor = cursors.get(str(stream_slice.partition.get(self.id_field)))
@@ -196,13 +172,3 @@ class SkipPartitionsAlreadyRead(PartitionsWithoutRequestOptions):
             yield stream_slice
         if skipped:
             logger.info(f"{self.stream_name}: {skipped} parents read completely by an earlier sync were not re-read.")
-
-
-def _parse_instant_or_none(value: Any) -> Optional[datetime]:
-    if not value:
-        return None
-    try:
-        return parse_instant(value)
-    except (TypeError, ValueError):
-        return None
-

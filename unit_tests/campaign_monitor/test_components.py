@@ -18,12 +18,7 @@ from source_campaign_monitor.parts.date_pages import NextPagesFromTheLastDateRea
 from source_campaign_monitor.parts.oauth import CampaignMonitorOAuth
 from source_campaign_monitor.parts.partitions import ConfiguredOrAllClients
 from source_campaign_monitor.parts.records import AddParentIdsAndUtcDates, NumberEventsWithinTheirMinute
-from source_campaign_monitor.parts.responses import (
-    CampaignMonitorErrorHandler,
-    ParsedJsonDecoder,
-    RateLimitAwareBackoff,
-    parsed_json,
-)
+from source_campaign_monitor.parts.responses import CampaignMonitorErrorHandler, ParsedJsonDecoder, page_body
 from source_campaign_monitor.parts.time_zones import ClientTimeZones, client_id_of
 
 from .fakes import SANDBOX, SYDNEY
@@ -86,32 +81,6 @@ def test_server_errors_and_rate_limits_are_retried(status):
 def test_connection_errors_and_read_timeouts_are_retried():
     for error in (requests.ConnectionError("reset"), requests.ReadTimeout("stalled")):
         assert handler().interpret_response(error).response_action == ResponseAction.RETRY
-
-
-# --- backoff ---------------------------------------------------------------------------------------------------------
-
-
-def test_backoff_waits_the_seconds_of_x_ratelimit_reset_when_there_is_no_retry_after():
-    backoff = RateLimitAwareBackoff(parameters={})
-    assert backoff.backoff_time(response(429, "{}", {"X-RateLimit-Reset": "7"}), 1) == 7.0
-
-
-def test_backoff_prefers_retry_after():
-    backoff = RateLimitAwareBackoff(parameters={})
-    assert backoff.backoff_time(response(429, "{}", {"Retry-After": "3", "X-RateLimit-Reset": "30"}), 1) == 3.0
-
-
-def test_backoff_is_exponential_with_jitter_and_bounded():
-    backoff = RateLimitAwareBackoff(parameters={}, base_seconds=1.0, max_seconds=8.0)
-    waits = [backoff.backoff_time(response(500, "{}"), attempt) for attempt in range(1, 8)]
-    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0 and 2.0 <= waits[2] <= 4.0
-    assert all(w <= 8.0 for w in waits)
-    assert len({round(backoff.backoff_time(requests.ConnectionError(), 3), 6) for _ in range(20)}) > 1
-
-
-def test_an_absurd_rate_limit_reset_is_capped():
-    backoff = RateLimitAwareBackoff(parameters={}, max_header_wait_seconds=900)
-    assert backoff.backoff_time(response(429, "{}", {"X-RateLimit-Reset": "86400"}), 1) == 900
 
 
 # --- transformation and partitions -----------------------------------------------------------------------------------
@@ -326,7 +295,7 @@ def test_the_next_subscriber_page_starts_at_the_last_minute_read_not_at_a_page_n
 
 def test_the_next_subscriber_page_starts_at_the_apis_local_minute_though_the_records_read_are_in_utc_by_then():
     page = subscriber_page(["2024-03-01 09:00:00", "2024-03-01 10:05:40"], 1, 5)
-    for record in parsed_json(page)["Results"]:  # what AddParentIdsAndUtcDates does to the parsed page, in place
+    for record in page_body(page)["Results"]:  # what AddParentIdsAndUtcDates does to the parsed page, in place
         record["Date"] = "2024-03-01T15:05:40+00:00"
     page._content = b"not parsed a second time"
 

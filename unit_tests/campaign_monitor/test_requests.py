@@ -164,7 +164,7 @@ def test_a_campaign_deleted_mid_sync_is_skipped_with_a_warning_and_the_others_ar
 
 
 def test_a_200_with_an_html_body_is_retried_not_dropped(api, monkeypatch):
-    monkeypatch.setattr("source_campaign_monitor.parts.responses.RateLimitAwareBackoff.backoff_time", lambda *a, **k: 0.01)
+    monkeypatch.setattr("connector_common.http_errors.RateLimitAwareBackoff.backoff_time", lambda *a, **k: 0.01)
     api.get(API + f"clients/{CLIENT}/lists.json", [
         {"status_code": 200, "text": "<html><body>502 Bad Gateway</body></html>"},
         {"status_code": 200, "text": '[{"ListID": "l1", "Name": "Li'},  # truncated

@@ -1,0 +1,37 @@
+"""A response's JSON body, parsed once and kept on the response: the error handler, the decoder or extractor and the
+paginator all read it."""
+
+from typing import Any
+
+import requests
+
+from connector_common.json_body import json_loads
+
+PARSED_BODY = "_parsed_json_body"
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+NOT_JSON: Any = _NotJson()  # the parsed body of a response whose body is not JSON
+
+
+def parsed_body(response: requests.Response) -> Any:
+    """The response's body parsed as JSON, or NOT_JSON. An empty body is NOT_JSON too, whatever the status: both APIs
+    answer JSON to every request, so an empty body is a cut-off answer, not an empty page."""
+    body = getattr(response, PARSED_BODY, NOT_JSON)
+    if body is NOT_JSON and not hasattr(response, PARSED_BODY):
+        try:
+            content = response.content
+            body = json_loads(content) if content else NOT_JSON
+        except (ValueError, TypeError, UnicodeDecodeError):
+            body = NOT_JSON
+        setattr(response, PARSED_BODY, body)
+    return body
+
+
+def safe_url(response: requests.Response) -> str:
+    """The response's URL without its query (which may hold a key or an e-mail address), for messages."""
+    return (getattr(response, "url", None) or "").split("?")[0]
