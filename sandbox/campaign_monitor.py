@@ -9,6 +9,11 @@ Usage::
     with CampaignMonitorSandbox(scale=0.1, seed=0) as sb:
         requests.get(sb.url + "/api/v3.3/clients.json", auth=(sb.api_key, "x"))
 
+Three parts, as in the Mailchimp sandbox: CampaignMonitorData (sandbox/campaign_monitor_store.py: the account's data
+generated from (scale, seed), its clock, time zones and mutate()), CampaignMonitorApp (routes, handlers, credentials and
+OAuth tokens, rate limits) and CampaignMonitorSandbox (the facade below, with the server). Adding an endpoint: a
+generator filling its collection in CampaignMonitorData, and one route in CampaignMonitorApp.
+
 Served (every path ends in .json; everything under /api/v3.3 needs credentials). The same paths are also served
 under /api/v3.2, the version older clients (the Singer tap) call, where the only difference is that sent campaigns
 are a bare array of every sent campaign, newest first, without paging:
@@ -112,95 +117,31 @@ import binascii
 import hashlib
 import json
 import math
-import random
 import re
 import threading
 import time
-import zlib
-from collections import Counter
-from datetime import datetime, timedelta, timezone, tzinfo
-from pathlib import Path
+from datetime import datetime, tzinfo
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
+from sandbox.campaign_monitor_store import (
+    ENDPOINT_STATES,
+    EVENT_KINDS,
+    LOCAL_FORMAT,
+    TIME_ZONE_ZONES,
+    CampaignMonitorData,
+    zone_named,
+)
 from sandbox.server import FaultPlan, Request, Response, Sandbox, SandboxApp, SandboxServer
+
+__all__ = ["ApiError", "CampaignMonitorApp", "CampaignMonitorSandbox", "LOCAL_FORMAT", "TIME_ZONE_ZONES", "zone_named"]
 
 API = "/api/v3.3"
 API_V3_2 = "/api/v3.2"
-NOW_UTC = datetime(2024, 11, 20, 0, 0, tzinfo=timezone.utc)  # the sandbox clock before any mutate()
-LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
-EXPIRES_IN = 1209600  # seconds, as oauth_exchange_token.json
-DATA_DIR = Path(__file__).with_name("campaign_monitor_data")
-
-CLIENT_PROFILES = (
-    {
-        "CompanyName": "Kookaburra Café Roasters",
-        "ContactName": "Zoë Ångström",
-        "EmailAddress": "hello@kookaburra.example.com",
-        "Country": "Australia",
-        "TimeZone": "(GMT+10:00) Canberra, Melbourne, Sydney",
-        "Currency": "AUD",
-        "dst_sends": ("2024-04-06 20:00", "2024-10-05 20:00"),  # evenings before the two changes, local time
-    },
-    {
-        "CompanyName": "Hudson & Søn Bücher",
-        "ContactName": "José Núñez",
-        "EmailAddress": "books@hudson.example.com",
-        "Country": "United States of America",
-        "TimeZone": "(GMT-05:00) Eastern Time (US & Canada)",
-        "Currency": "USD",
-        "dst_sends": ("2024-03-09 20:00", "2024-11-02 20:00"),
-    },
-)
-LIST_NAMES = ("Newsletter ✉", "Café regulars ☕", "VIP — Frühbucher", "Empty list (no subscribers yet)")
-FIRST_NAMES = (
-    "Olivia", "Noah", "Amelia", "Liam", "Zoë", "José", "Åsa", "Łukasz", "Chloé", "Siobhán", "Nguyễn", "山田",
-    "Олег", "محمد", "Ava", "Jack", "Charlotte", "Oliver", "Ruby", "Mia", "François", "Bjørn", "Ingrid", "Kenji",
-)
-LAST_NAMES = (
-    "Smith", "Nguyen", "García", "Müller", "O'Brien", "Kowalski", "Søndergaard", "太郎", "Иванов", "Brown",
-    "Wilson", "Dubois", "Rossi", "Tanaka", "Lee", "Patel", "Jones", "Łęcka", "Ó Briain", "van der Berg",
-)
-READS_WITH = ("Gmail", "Gmail", "Apple Mail", "Outlook", "iPhone", "", "")
-EMAIL_CLIENTS = (
-    ("iOS Devices", "iPhone", 30), ("Apple Mail", "Apple Mail 16", 18), ("Gmail", "Gmail", 20),
-    ("Microsoft Outlook", "Outlook 2019", 10), ("iOS Devices", "iPad", 6), ("Android", "Android 14", 8),
-    ("Undetectable", "Undetectable", 8),
-)
-GEO = (
-    (-33.8683, 151.2086, "Sydney", "New South Wales", "AU", "Australia"),
-    (-37.8136, 144.9631, "Melbourne", "Victoria", "AU", "Australia"),
-    (40.7128, -74.006, "New York", "New York", "US", "United States of America"),
-    (51.5074, -0.1278, "London", "England", "GB", "United Kingdom"),
-    (48.8566, 2.3522, "Paris", "Île-de-France", "FR", "France"),
-    (35.6895, 139.6917, "Tokyo", "Tōkyō", "JP", "Japan"),
-    (0.0, 0.0, "", "", "", ""),  # an IP address with no known location
-)
-BOUNCE_REASONS = (
-    ("Soft", "Soft Bounce - General"), ("Soft", "Bounce - But No Email Address Returned "),
-    ("Soft", "Soft Bounce - Mailbox Full"), ("Hard", "Hard Bounce"),
-)
-STATE_WEIGHTS = (("Active", 72), ("Unsubscribed", 9), ("Bounced", 5), ("Deleted", 6), ("Unconfirmed", 8))
-ENDPOINT_STATES = {
-    "active": "Active", "unconfirmed": "Unconfirmed", "unsubscribed": "Unsubscribed", "bounced": "Bounced",
-    "deleted": "Deleted",
-}
-EVENT_KINDS = ("opens", "clicks", "bounces", "unsubscribes", "spam")
-STREAMS = (
-    "campaigns", "campaign_summary", "campaign_email_client_usage", "campaign_recipients", "campaign_bounces",
-    "campaign_clicks", "campaign_opens", "campaign_spam_complaints", "campaign_unsubscribes", "lists",
-    "list_details", "list_active_subscribers", "list_bounced_subscribers", "list_deleted_subscribers",
-    "list_unconfirmed_subscribers", "list_unsubscribed_subscribers",
-)
-EVENT_STREAMS = {
-    "opens": "campaign_opens", "clicks": "campaign_clicks", "bounces": "campaign_bounces",
-    "unsubscribes": "campaign_unsubscribes", "spam": "campaign_spam_complaints",
-}
-STATE_STREAMS = {state: f"list_{endpoint}_subscribers" for endpoint, state in ENDPOINT_STATES.items()}
 INVALID_PAGE = "Invalid page number: the page number you have provided is invalid"
 INVALID_PAGE_SIZE = "Invalid page size: the page size must be between 10 and 1000"
 DATE_PARAM = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: (\d{2}):(\d{2})(?::(\d{2}))?)?$")
 DAY_PARAM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EXPIRES_IN = 1209600  # seconds, as oauth_exchange_token.json
 
 
 class ApiError(Exception):
@@ -211,368 +152,50 @@ class ApiError(Exception):
         self.response = Response(status, {"Code": code, "Message": message})
 
 
-# The zone whose offsets Campaign Monitor applies to each of its 97 time-zone names: the label's stated standard
-# offset is the evidence, so a name whose region has since changed its rules maps to a zone that still keeps that
-# offset (docs/campaign-monitor.md lists each such name and why). "UTC-04:30" is a fixed offset no region keeps.
-TIME_ZONE_ZONES: dict[str, str] = json.loads((DATA_DIR / "timezone_zones.json").read_text(encoding="utf-8"))
 
-
-def zone_named(time_zone_name: str) -> tzinfo:
-    """The zone of one of Campaign Monitor's time-zone names."""
-    zone = TIME_ZONE_ZONES[time_zone_name]
-    fixed = re.match(r"^UTC([+-])(\d{2}):(\d{2})$", zone)
-    if fixed:
-        sign, hours, minutes = fixed.groups()
-        offset = timedelta(hours=int(hours), minutes=int(minutes))
-        return timezone(-offset if sign == "-" else offset, zone)
-    return ZoneInfo(zone)
-
-
-def _hex_id(rng: random.Random) -> str:
-    return f"{rng.getrandbits(128):032x}"
-
-
-def _minute(dt: datetime) -> datetime:
-    return dt.replace(second=0, microsecond=0)
-
-
-def _unambiguous(dt: datetime, zone: ZoneInfo) -> datetime:
-    """`dt` (UTC), moved past the repeated hour of a daylight-saving fall-back, so that its local time names one
-    instant only."""
-    while True:
-        local = dt.astimezone(zone)
-        if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
-            return dt
-        dt += timedelta(minutes=30)
-
-
-class _Generator:
-    """Builds the data of one account from (scale, seed); also used by mutate() with its own random stream."""
-
-    def __init__(self, sandbox: "CampaignMonitorSandbox", rng: random.Random) -> None:
-        self.sb = sandbox
-        self.rng = rng
-
-    # --- small helpers -----------------------------------------------------------------------------------------
-
-    def when(self, client_id: str, start: datetime, end: datetime) -> datetime:
-        """A random minute in [start, end] (UTC), not in a repeated local hour, never after the sandbox clock."""
-        span = max(0, int((end - start).total_seconds() // 60))
-        dt = _minute(start + timedelta(minutes=self.rng.randint(0, span)))
-        dt = _unambiguous(dt, self.sb.zone(client_id))
-        return min(dt, _minute(self.sb.now) - timedelta(minutes=1))
-
-    def local(self, client_id: str, dt: datetime) -> str:
-        return dt.astimezone(self.sb.zone(client_id)).strftime(LOCAL_FORMAT)
-
-    def person(self) -> str:
-        if self.rng.random() < 0.04:
-            return ""  # subscribers without a name exist
-        return f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(LAST_NAMES)}"
-
-    def custom_fields(self, subscribed: datetime) -> list[dict[str, str]]:
-        rng = self.rng
-        fields: list[dict[str, str]] = []
-        if rng.random() < 0.6:
-            fields.append({"Key": "website", "Value": rng.choice(("https://example.com", "https://subdomain.example.com", ""))})
-        if rng.random() < 0.3:
-            for option in rng.sample(("option one", "option two", "option three"), rng.randint(1, 2)):
-                fields.append({"Key": "multi select field", "Value": option})
-        if rng.random() < 0.4:
-            fields.append({"Key": "age", "Value": str(rng.randint(18, 90))})
-        if rng.random() < 0.3:
-            fields.append({"Key": "subscription date", "Value": subscribed.strftime("%Y-%m-%d")})
-        if rng.random() < 0.15:
-            fields.append({"Key": "Lieblingsfarbe", "Value": rng.choice(("Grün", "Blau ☁", "紫"))})
-        return fields
-
-    def subscriber(self, client_id: str, email: str, joined: datetime, state: str, changed: datetime) -> dict[str, Any]:
-        return {
-            "EmailAddress": email,
-            "Name": self.person(),
-            "Date": self.local(client_id, changed),
-            "ListJoinedDate": self.local(client_id, joined),
-            "State": state,
-            "CustomFields": self.custom_fields(joined),
-            "ReadsEmailWith": self.rng.choice(READS_WITH),
-        }
-
-    def geo_event(self, client_id: str, email: str, list_id: str, at: datetime, url: str | None = None) -> dict[str, Any]:
-        lat, lon, city, region, code, country = self.rng.choice(GEO)
-        record: dict[str, Any] = {"EmailAddress": email}
-        if url is not None:
-            record["URL"] = url
-        record.update({
-            "ListID": list_id,
-            "Date": self.local(client_id, at),
-            "IPAddress": f"203.0.113.{self.rng.randint(1, 254)}",
-            "Latitude": lat,
-            "Longitude": lon,
-            "City": city,
-            "Region": region,
-            "CountryCode": code,
-            "CountryName": country,
-        })
-        return record
-
-    def campaign_urls(self, n: int) -> list[str]:
-        base = ["https://shop.example.com/café?utm_source=cm&ü=1", "https://example.com/blog/winter-sale",
-                "https://example.com/unsubscribe-preferences", "https://video.example.com/?hl=en&tab=wv",
-                "https://example.com/events/2024"]
-        return base[: max(2, n)]
-
-    # --- the account -------------------------------------------------------------------------------------------
-
-    def account(self) -> None:
-        sb, rng, scale = self.sb, self.rng, self.sb.scale
-        for profile in CLIENT_PROFILES:
-            client_id = _hex_id(rng)
-            sb._zones[client_id] = zone_named(profile["TimeZone"])
-            client_key = f"{rng.getrandbits(192):048x}"  # a client-level API key: sees this client only
-            sb._client_keys[client_key] = client_id
-            sb.data["clients"].append({"ClientID": client_id, "Name": profile["CompanyName"]})
-            sb.data["client_details"][client_id] = {
-                "ApiKey": client_key,
-                "AccessDetails": {"Username": profile["CompanyName"].split()[0].lower(), "AccessLevel": 23},
-                "BasicDetails": {
-                    "ClientID": client_id,
-                    "CompanyName": profile["CompanyName"],
-                    "ContactName": profile["ContactName"],
-                    "EmailAddress": profile["EmailAddress"],
-                    "Country": profile["Country"],
-                    "TimeZone": profile["TimeZone"],
-                },
-                "BillingDetails": {
-                    "CanPurchaseCredits": True,
-                    "Credits": rng.randint(0, 5000),
-                    "ClientPays": True,
-                    "BaseRatePerRecipient": 1.0,
-                    "MarkupPerRecipient": 0.0,
-                    "MarkupOnDelivery": 0.0,
-                    "BaseDeliveryRate": 5.0,
-                    "Currency": profile["Currency"],
-                    "BaseDesignSpamTestRate": 5.0,
-                },
-            }
-            self.lists(client_id, max(20, round(1000 * scale)))
-            self.campaigns(client_id, profile, max(3, round(15 * scale)))
-            self.unsent(client_id, profile)
-
-    def lists(self, client_id: str, per_list: int) -> None:
-        sb, rng = self.sb, self.rng
-        sb.data["lists"][client_id] = []
-        pool_size = int(per_list * 3 * 0.85) + 1  # lists share ~15% of their subscribers
-        stem = ("subs", "reader", "kunde", "member", "fan")
-        pool = [f"{rng.choice(stem)}+{client_id[:6]}{i}@example.{rng.choice(('com', 'org', 'net'))}" for i in range(pool_size)]
-        for index, name in enumerate(LIST_NAMES):
-            list_id = _hex_id(rng)
-            sb._owner[list_id] = client_id
-            sb.data["lists"][client_id].append({"ListID": list_id, "Name": name})
-            sb.data["list_details"][list_id] = {
-                "ConfirmedOptIn": index == 1,
-                "Title": name,
-                "UnsubscribePage": "" if index != 2 else "https://example.com/unsubscribed",
-                "ListID": list_id,
-                "ConfirmationSuccessPage": "",
-                "UnsubscribeSetting": "AllClientLists" if index != 2 else "OnlyThisList",
-            }
-            sb.data["subscribers"][list_id] = []
-            sb.data["consent_to_track"][list_id] = {}
-            if index == len(LIST_NAMES) - 1:
-                continue  # the empty list
-            emails = rng.sample(pool, min(per_list, len(pool)))
-            imports = [self.when(client_id, NOW_UTC - timedelta(days=400), NOW_UTC - timedelta(days=60)) for _ in range(3)]
-            for email in emails:
-                if rng.random() < 0.12:
-                    joined = rng.choice(imports)  # a bulk import: many subscribers share one minute
-                else:
-                    joined = self.when(client_id, NOW_UTC - timedelta(days=420), NOW_UTC - timedelta(days=3))
-                state = rng.choices([s for s, _ in STATE_WEIGHTS], [w for _, w in STATE_WEIGHTS])[0]
-                changed = joined
-                if state in ("Unsubscribed", "Bounced", "Deleted") or (state == "Active" and rng.random() < 0.08):
-                    changed = self.when(client_id, joined + timedelta(hours=1), min(NOW_UTC, joined + timedelta(days=200)))
-                self.add_subscriber(client_id, list_id, email, joined, state, changed)
-
-    def add_subscriber(self, client_id: str, list_id: str, email: str, joined: datetime, state: str,
-                       changed: datetime) -> dict[str, Any]:
-        record = self.subscriber(client_id, email, joined, state, changed)
-        self.sb.data["subscribers"][list_id].append(record)
-        self.sb.data["consent_to_track"][list_id][email] = self.rng.choice(("Yes", "No", "Unchanged"))
-        self.sb._joined[(list_id, email)] = (joined, changed)
-        return record
-
-    def campaigns(self, client_id: str, profile: dict[str, Any], count: int) -> None:
-        sb, rng = self.sb, self.rng
-        zone = sb.zone(client_id)
-        sends: list[datetime] = []
-        for local in profile["dst_sends"]:
-            sends.append(datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=zone).astimezone(timezone.utc))
-        while len(sends) < count:
-            sends.append(self.when(client_id, NOW_UTC - timedelta(days=330), NOW_UTC - timedelta(days=2)))
-        if count >= 4:
-            sends[3] = sends[2]  # two campaigns sent in the same minute
-        sb.data["campaigns"][client_id] = []
-        lists = sb.data["lists"][client_id]
-        for index, sent in enumerate(sends[:count]):
-            if index == 2:
-                targets = [lists[-1]["ListID"]]  # the empty list: a sent campaign without recipients
-            elif index % 5 == 1:
-                targets = [lists[0]["ListID"], lists[1]["ListID"]]  # one subscriber can get it twice
-            else:
-                targets = [lists[rng.randint(0, len(lists) - 2)]["ListID"]]
-            self.send(client_id, index, sent, targets, target_size=rng.randint(400, 600))
-        sb.data["campaigns"][client_id].sort(key=lambda c: c["SentDate"], reverse=True)
-
-    def send(self, client_id: str, index: int, sent: datetime, list_ids: list[str], target_size: int,
-             end: datetime | None = None) -> str:
-        """A sent campaign to `list_ids` with its recipients and activity up to `end` (default: 30 days later)."""
-        sb, rng = self.sb, self.rng
-        campaign_id = _hex_id(rng)
-        sb._owner[campaign_id] = client_id
-        web = f"https://createsend.com/t/r-{rng.getrandbits(64):016X}"
-        name = rng.choice(("Winter sale ❄", "Newsletter", "Nouveautés de la semaine", "Último aviso", "新品のお知らせ", "Re-engagement"))
-        tags = rng.choice(([], [], ["Tag1"], ["Tag1", "Tag2"], ["Promo"]))
-        campaign: dict[str, Any] = {
-            "WebVersionURL": web,
-            "WebVersionTextURL": web + "/t",
-            "CampaignID": campaign_id,
-            "Subject": f"{name} #{index + 1}",
-            "Name": f"{name} #{index + 1}",
-            "FromName": sb.data["client_details"][client_id]["BasicDetails"]["ContactName"],
-            "FromEmail": sb.data["client_details"][client_id]["BasicDetails"]["EmailAddress"],
-            "ReplyTo": sb.data["client_details"][client_id]["BasicDetails"]["EmailAddress"],
-            "SentDate": self.local(client_id, sent),
-            "TotalRecipients": 0,
-        }
-        if tags:
-            campaign["Tags"] = tags  # campaigns without tags have no Tags key, as in campaigns.json
-        sb.data["campaigns"][client_id].append(campaign)
-        for kind in ("recipients",) + EVENT_KINDS:
-            sb.data[kind][campaign_id] = []
-        sb._sent[campaign_id] = sent
-        sb._urls[campaign_id] = self.campaign_urls(rng.randint(2, 5))
-        sb._social[campaign_id] = (rng.randint(0, 40), rng.randint(0, 20), rng.randint(0, 50))
-        candidates = []
-        for list_id in list_ids:
-            for record in sb.data["subscribers"][list_id]:
-                joined, changed = sb._joined[(list_id, record["EmailAddress"])]
-                was_active = (record["State"] == "Active" and joined <= sent) or (
-                    record["State"] in ("Unsubscribed", "Bounced", "Deleted") and joined <= sent < changed)
-                if was_active:
-                    candidates.append((record["EmailAddress"], list_id))
-        recipients = rng.sample(candidates, min(target_size, len(candidates)))
-        recipients.sort(key=lambda r: (r[0], r[1]))
-        sb.data["recipients"][campaign_id] = [{"EmailAddress": e, "ListID": l} for e, l in recipients]
-        campaign["TotalRecipients"] = len(recipients)
-        self.activity(client_id, campaign_id, recipients, sent, end or sent + timedelta(days=30))
-        return campaign_id
-
-    def activity(self, client_id: str, campaign_id: str, recipients: list[tuple[str, str]], start: datetime,
-                 end: datetime, share: float = 1.0) -> dict[str, list[dict[str, Any]]]:
-        """Opens, clicks, bounces, unsubscribes and spam complaints of `recipients` between start and end."""
-        sb, rng = self.sb, self.rng
-        end = min(end, sb.now - timedelta(minutes=1))
-        added: dict[str, list[dict[str, Any]]] = {kind: [] for kind in EVENT_KINDS}
-        if not recipients or end <= start:
-            return added
-        burst = self.when(client_id, start + timedelta(minutes=5), start + timedelta(minutes=5))
-        urls = sb._urls[campaign_id]
-
-        def after(origin: datetime, mean_minutes: float) -> datetime:
-            at = origin + timedelta(minutes=1 + rng.expovariate(1 / mean_minutes))
-            return self.when(client_id, min(at, end), min(at, end))
-
-        for email, list_id in recipients:
-            roll = rng.random() / share
-            if roll < 0.03:
-                bounce_type, reason = rng.choice(BOUNCE_REASONS)
-                at = self.when(client_id, start + timedelta(minutes=1), min(end, start + timedelta(minutes=40)))
-                added["bounces"].append({"EmailAddress": email, "ListID": list_id, "BounceType": bounce_type,
-                                         "Date": self.local(client_id, at), "Reason": reason})
-                continue
-            if roll >= 0.6:
-                continue
-            opens = [burst if rng.random() < 0.08 else after(start, 24 * 60)]
-            opens += [after(opens[0], 12 * 60) for _ in range(rng.choice((0, 0, 0, 1, 2)))]
-            for at in opens:
-                added["opens"].append(self.geo_event(client_id, email, list_id, at))
-            if rng.random() < 0.35 or not added["clicks"]:
-                at = after(opens[0], 3)
-                two = rng.random() < 0.15 or not added["clicks"]  # the first clicker always clicks two URLs
-                chosen = rng.sample(urls, 2) if two else [rng.choice(urls)]
-                for url in chosen:  # two URLs in the same minute stay two clicks
-                    added["clicks"].append(self.geo_event(client_id, email, list_id, at, url))
-            if rng.random() < 0.03:
-                at = after(opens[0], 30)
-                added["unsubscribes"].append({"EmailAddress": email, "ListID": list_id,
-                                              "Date": self.local(client_id, at),
-                                              "IPAddress": f"198.51.100.{rng.randint(1, 254)}"})
-            elif rng.random() < 0.008 or (share == 1.0 and not added["spam"] and len(added["opens"]) > 20):
-                at = after(opens[0], 60)
-                added["spam"].append({"EmailAddress": email, "ListID": list_id, "Date": self.local(client_id, at)})
-        # a re-open and a double click within one minute: the same subscriber, minute, URL, IP and place, as the API
-        # prints them (to the minute), so nothing but their order tells the two apart
-        for kind in ("opens", "clicks"):
-            if added[kind]:
-                first = added[kind][0]
-                added[kind].insert(1, dict(first))
-        for kind, records in added.items():
-            sb.data[kind][campaign_id].extend(records)
-            sb.data[kind][campaign_id].sort(key=lambda r: r["Date"])
-        return added
-
-    def unsent(self, client_id: str, profile: dict[str, Any]) -> None:
-        sb, rng = self.sb, self.rng
-        details = sb.data["client_details"][client_id]["BasicDetails"]
-        sb.data["scheduled"][client_id] = []
-        sb.data["drafts"][client_id] = []
-        for n in range(2):
-            preview = f"https://createsend.com/t/r-{rng.getrandbits(64):016X}"
-            created = self.when(client_id, NOW_UTC - timedelta(days=20), NOW_UTC - timedelta(days=1))
-            sb.data["scheduled"][client_id].append({
-                "DateScheduled": (NOW_UTC + timedelta(days=3 + n)).astimezone(sb.zone(client_id)).strftime(LOCAL_FORMAT),
-                "ScheduledTimeZone": profile["TimeZone"],
-                "CampaignID": _hex_id(rng),
-                "Name": f"Scheduled issue {n + 1} ✓",
-                "Subject": f"Scheduled issue {n + 1} ✓",
-                "FromName": details["ContactName"],
-                "FromEmail": details["EmailAddress"],
-                "ReplyTo": details["EmailAddress"],
-                "DateCreated": self.local(client_id, created),
-                "PreviewURL": preview,
-                "PreviewTextURL": preview + "/t",
-                "Tags": [] if n == 0 else ["Tags3", "Tags4"],
-            })
-            preview = f"https://createsend.com/t/r-{rng.getrandbits(64):016X}"
-            sb.data["drafts"][client_id].append({
-                "CampaignID": _hex_id(rng),
-                "Name": f"Draft {n + 1}",
-                "Subject": "" if n == 1 else f"Draft {n + 1}",
-                "FromName": details["ContactName"],
-                "FromEmail": details["EmailAddress"],
-                "ReplyTo": details["EmailAddress"],
-                "DateCreated": self.local(client_id, created),
-                "PreviewURL": preview,
-                "PreviewTextURL": preview + "/t",
-                "Tags": ["Tags5"] if n == 0 else [],
-            })
+class _RateLimited(Exception):
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("rate limited")
+        self.headers = headers
 
 
 class CampaignMonitorApp(SandboxApp):
-    """The routes of Campaign Monitor API v3.3 and its OAuth token endpoint, over a CampaignMonitorSandbox's data."""
+    """The routes of Campaign Monitor API v3.3 and its OAuth token endpoint over a CampaignMonitorData: who may see
+    what (API keys, OAuth tokens and their grants), rate limits, paging, filters and errors.
 
-    def __init__(self, sandbox: "CampaignMonitorSandbox") -> None:
+    Adding an endpoint: its collection in CampaignMonitorData (a generator), then one `get(...)` line below; the
+    helpers `_client_array`, `_page`, `_events`, `_subscribers` serve the API's bare arrays and pages."""
+
+    def __init__(self, store: CampaignMonitorData, rate_limit: tuple[int, float] | None = None,
+                 max_connections: int | None = None) -> None:
         super().__init__()
-        self.sb = sandbox
+        self.store = store
+        self.lock = store.lock
+        self.rate_limit = rate_limit
+        self.max_connections = max_connections
         self._windows: dict[str, tuple[float, int]] = {}
         self._window_lock = threading.Lock()
+        # OAuth: an application, one unused authorization code, and a grant already made (access + refresh token)
+        self.single_use_refresh_tokens = False
+        self._token_counter = 0
+        self._codes: dict[str, bool] = {}
+        self._access: dict[str, bool] = {}  # access token -> expired
+        self._refresh: set[str] = set()
+        self.oauth: dict[str, str] = {
+            "client_id": str(100000 + store.rng.randint(0, 899999)),
+            "client_secret": self._token("secret", 48),
+            "redirect_uri": "https://app.example.com/oauth/callback",
+        }
+        self.oauth["authorization_code"] = self.new_authorization_code()
+        self.oauth["access_token"], self.oauth["refresh_token"] = self._issue()
+
         def get(pattern: str, handler: Callable[[Request, set[str]], Response]) -> None:
             for version in (API, API_V3_2):  # v3.2 is still served (the Singer tap uses it); only campaigns differ
                 self.route("GET", version + pattern, self._authorized(handler))
 
         get("/clients.json", self.clients)
         get("/systemdate.json", self.systemdate)
-        get("/timezones.json", lambda request, principal: self._array(self.sb.data["timezones"]))
+        get("/timezones.json", lambda request, principal: self._array(self.store.data["timezones"]))
         get("/clients/{client_id}.json", self.client_details)
         get("/clients/{client_id}/campaigns.json", self.sent_campaigns)
         for name in ("scheduled", "drafts", "lists"):
@@ -590,7 +213,7 @@ class CampaignMonitorApp(SandboxApp):
     # --- SandboxApp -------------------------------------------------------------------------------------------
 
     def overloaded(self, request: Request) -> Response:
-        limit = self.sb.rate_limit[0] if self.sb.rate_limit else (self.sb.server.max_connections or 0)
+        limit = self.rate_limit[0] if self.rate_limit else (self.max_connections or 0)
         return Response(429, {"Code": 429, "Message": "Rate limit exceeded"}, headers={
             "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"})
 
@@ -614,22 +237,21 @@ class CampaignMonitorApp(SandboxApp):
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return self.sb._principal_of_token(value.strip())
+            return self._principal_of_token(value.strip())
         if scheme.lower() == "basic":
             try:
                 user = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
             except (binascii.Error, UnicodeDecodeError):
                 user = ""
-            if user == self.sb.api_key:
-                return {c["ClientID"] for c in self.sb.data["clients"]}
-            if user in self.sb._client_keys:
-                return {self.sb._client_keys[user]}
+            clients = self.store.clients_of_key(user)
+            if clients is not None:
+                return clients
         raise ApiError(401, 50, "Must supply a valid HTTP Basic Authorization header")
 
     def _rate_limit_headers(self, request: Request) -> dict[str, str]:
-        if not self.sb.rate_limit:
+        if not self.rate_limit:
             return {}
-        limit, window = self.sb.rate_limit
+        limit, window = self.rate_limit
         credential = self.credential(request)
         now = time.monotonic()
         with self._window_lock:
@@ -651,7 +273,7 @@ class CampaignMonitorApp(SandboxApp):
             try:
                 headers = self._rate_limit_headers(request)
                 principal = self.principal(request)
-                with self.sb._lock:
+                with self.lock:
                     response = handler(request, principal)
             except _RateLimited as limited:
                 response = Response(429, {"Code": 429, "Message": "Rate limit exceeded"})
@@ -670,12 +292,12 @@ class CampaignMonitorApp(SandboxApp):
         return client_id
 
     def _list(self, list_id: str, principal: set[str]) -> str:
-        if self.sb._owner.get(list_id) not in principal or list_id not in self.sb.data["list_details"]:
+        if self.store.owner(list_id) not in principal or list_id not in self.store.data["list_details"]:
             raise ApiError(401, 101, "Invalid ListID")
         return list_id
 
     def _campaign(self, campaign_id: str, principal: set[str]) -> str:
-        if self.sb._owner.get(campaign_id) not in principal or campaign_id not in self.sb.data["summary"]:
+        if self.store.owner(campaign_id) not in principal or campaign_id not in self.store.data["summary"]:
             raise ApiError(401, 301, "Invalid CampaignID")
         return campaign_id
 
@@ -750,24 +372,24 @@ class CampaignMonitorApp(SandboxApp):
     # --- handlers ---------------------------------------------------------------------------------------------
 
     def clients(self, request: Request, principal: set[str]) -> Response:
-        return self._array([c for c in self.sb.data["clients"] if c["ClientID"] in principal])
+        return self._array([c for c in self.store.data["clients"] if c["ClientID"] in principal])
 
     def systemdate(self, request: Request, principal: set[str]) -> Response:
-        first = self.sb.data["clients"][0]["ClientID"]
-        return Response(200, {"SystemDate": self.sb.now.astimezone(self.sb.zone(first)).strftime(LOCAL_FORMAT)})
+        first = self.store.data["clients"][0]["ClientID"]
+        return Response(200, {"SystemDate": self.store.now.astimezone(self.store.zone(first)).strftime(LOCAL_FORMAT)})
 
     def client_details(self, request: Request, principal: set[str]) -> Response:
         client_id = self._client(request.params["client_id"], principal)
-        return Response(200, json.loads(json.dumps(self.sb.data["client_details"][client_id])))
+        return Response(200, json.loads(json.dumps(self.store.data["client_details"][client_id])))
 
     def _client_array(self, name: str) -> Callable[[Request, set[str]], Response]:
         def handler(request: Request, principal: set[str]) -> Response:
-            return self._array(self.sb.data[name][self._client(request.params["client_id"], principal)])
+            return self._array(self.store.data[name][self._client(request.params["client_id"], principal)])
         return handler
 
     def sent_campaigns(self, request: Request, principal: set[str]) -> Response:
         client_id = self._client(request.params["client_id"], principal)
-        records = self.sb.data["campaigns"][client_id]
+        records = self.store.data["campaigns"][client_id]
         for name, code, compare in (("sentfromdate", 920, lambda day, bound: day >= bound),
                                     ("senttodate", 922, lambda day, bound: day <= bound)):
             bound = request.query.get(name, "").strip()
@@ -792,22 +414,22 @@ class CampaignMonitorApp(SandboxApp):
 
     def summary(self, request: Request, principal: set[str]) -> Response:
         campaign_id = self._campaign(request.params["campaign_id"], principal)
-        return Response(200, dict(self.sb.data["summary"][campaign_id]))
+        return Response(200, dict(self.store.data["summary"][campaign_id]))
 
     def email_client_usage(self, request: Request, principal: set[str]) -> Response:
         campaign_id = self._campaign(request.params["campaign_id"], principal)
-        return self._array(self.sb.data["email_client_usage"][campaign_id])
+        return self._array(self.store.data["email_client_usage"][campaign_id])
 
     def recipients(self, request: Request, principal: set[str]) -> Response:
         campaign_id = self._campaign(request.params["campaign_id"], principal)
         field, key = self._order_field(request, {
             "email": lambda r: r["EmailAddress"].lower(), "list": lambda r: r["ListID"]}, "email")
-        return self._page(request, self.sb.data["recipients"][campaign_id], field, self._direction(request, "asc"), key)
+        return self._page(request, self.store.data["recipients"][campaign_id], field, self._direction(request, "asc"), key)
 
     def _events(self, kind: str) -> Callable[[Request, set[str]], Response]:
         def handler(request: Request, principal: set[str]) -> Response:
             campaign_id = self._campaign(request.params["campaign_id"], principal)
-            records = self.sb.data[kind][campaign_id]
+            records = self.store.data[kind][campaign_id]
             since = self._since(request)
             if since:
                 records = [r for r in records if r["Date"] >= since]
@@ -819,12 +441,12 @@ class CampaignMonitorApp(SandboxApp):
 
     def list_details(self, request: Request, principal: set[str]) -> Response:
         list_id = self._list(request.params["list_id"], principal)
-        return Response(200, dict(self.sb.data["list_details"][list_id]))
+        return Response(200, dict(self.store.data["list_details"][list_id]))
 
     def _subscribers(self, state: str) -> Callable[[Request, set[str]], Response]:
         def handler(request: Request, principal: set[str]) -> Response:
             list_id = self._list(request.params["list_id"], principal)
-            records = [r for r in self.sb.data["subscribers"][list_id] if r["State"] == state]
+            records = [r for r in self.store.data["subscribers"][list_id] if r["State"] == state]
             since = self._since(request)
             if since:
                 records = [r for r in records if r["Date"] >= since]
@@ -833,7 +455,7 @@ class CampaignMonitorApp(SandboxApp):
                 "date": lambda r: r["Date"]}, "email")
             response = self._page(request, records, field, self._direction(request, "asc"), key)
             if request.query.get("includetrackingpreference", "").lower() == "true":
-                consent = self.sb.data["consent_to_track"][list_id]
+                consent = self.store.data["consent_to_track"][list_id]
                 for record in response.body["Results"]:
                     record["ConsentToTrack"] = consent[record["EmailAddress"]]
             return response
@@ -841,118 +463,14 @@ class CampaignMonitorApp(SandboxApp):
 
     def token(self, request: Request) -> Response:
         form = request.form() if request.body else dict(request.query)
-        with self.sb._lock:
-            return self.sb._grant(form)
-
-
-class _RateLimited(Exception):
-    def __init__(self, headers: dict[str, str]) -> None:
-        super().__init__("rate limited")
-        self.headers = headers
-
-
-class CampaignMonitorSandbox(Sandbox):
-    """One Campaign Monitor account (see the module docstring) served on 127.0.0.1.
-
-    Attributes: url, server, data, scale, seed, now (the sandbox clock, UTC), api_key, oauth (client_id,
-    client_secret, authorization_code, redirect_uri, access_token, refresh_token: the latest issued), client_ids,
-    rate_limit, single_use_refresh_tokens (False: a refresh token stays valid after use until revoked),
-    custom_field_edits (see mutate()).
-    """
-
-    def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
-                 max_connections: int | None = 10, faults: FaultPlan | None = None, port: int = 0,
-                 rate_limit: tuple[int, float] | None = None) -> None:
-        self.scale = scale
-        self.seed = seed
-        self.now = NOW_UTC
-        self.rate_limit = rate_limit
-        self.single_use_refresh_tokens = False
-        self._lock = threading.RLock()
-        self._zones: dict[str, ZoneInfo] = {}
-        self._owner: dict[str, str] = {}  # list or campaign id -> client id
-        self._client_keys: dict[str, str] = {}  # client-level API key -> client id
-        self._joined: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # (list, email) -> (joined, changed) UTC
-        self._sent: dict[str, datetime] = {}
-        self._urls: dict[str, list[str]] = {}
-        self._social: dict[str, tuple[int, int, int]] = {}
-        self._mutations = 0
-        self.custom_field_edits: set[tuple[str, str, str]] = set()  # see mutate()
-        self.data: dict[str, Any] = {
-            "clients": [], "client_details": {}, "campaigns": {}, "scheduled": {}, "drafts": {}, "lists": {},
-            "list_details": {}, "subscribers": {}, "consent_to_track": {}, "recipients": {}, "opens": {},
-            "clicks": {}, "bounces": {}, "unsubscribes": {}, "spam": {}, "summary": {}, "email_client_usage": {},
-            "timezones": json.loads((DATA_DIR / "timezones.json").read_text(encoding="utf-8")),
-        }
-        rng = random.Random(seed)
-        self.api_key = f"{rng.getrandbits(192):048x}"
-        _Generator(self, rng).account()
-        self._refresh_derived()
-        self.client_ids = [c["ClientID"] for c in self.data["clients"]]
-        # OAuth: an application, one unused authorization code, and a grant already made (access + refresh token)
-        self._token_counter = 0
-        self._codes: dict[str, bool] = {}
-        self._access: dict[str, bool] = {}  # access token -> expired
-        self._refresh: set[str] = set()
-        self.oauth: dict[str, str] = {
-            "client_id": str(100000 + rng.randint(0, 899999)),
-            "client_secret": self._token("secret", 48),
-            "redirect_uri": "https://app.example.com/oauth/callback",
-        }
-        self.oauth["authorization_code"] = self.new_authorization_code()
-        self.oauth["access_token"], self.oauth["refresh_token"] = self._issue()
-        self.app = CampaignMonitorApp(self)
-        self.server: SandboxServer = SandboxServer(
-            self.app, latency=latency, item_latency=item_latency, max_connections=max_connections, faults=faults,
-            port=port)
-
-    def describe(self) -> dict[str, Any]:
-        return {"url": self.url, "api_key": self.api_key, "oauth": self.oauth, "client_ids": self.client_ids,
-                "counts": self.counts()}
-
-    # --- time zones -------------------------------------------------------------------------------------------
-
-    def zone(self, client_id: str) -> ZoneInfo:
-        return self._zones[client_id]
-
-    def client_of(self, any_id: str) -> str:
-        """The client that owns a client, list or campaign id."""
-        return any_id if any_id in self._zones else self._owner[any_id]
-
-    def to_utc(self, owner_id: str, local: str) -> str:
-        """A record's local "YYYY-MM-DD HH:MM:SS" (of the client owning `owner_id`: client, list or campaign id) as
-        ISO 8601 UTC, e.g. "2024-04-06T09:00:00+00:00"."""
-        naive = datetime.strptime(local, LOCAL_FORMAT)
-        return naive.replace(tzinfo=self.zone(self.client_of(owner_id))).astimezone(timezone.utc).isoformat()
-
-    # --- counts -----------------------------------------------------------------------------------------------
-
-    def counts(self) -> dict[str, int]:
-        """Records per connector stream, for every client the account sees."""
-        with self._lock:
-            d = self.data
-            campaigns = [c["CampaignID"] for cs in d["campaigns"].values() for c in cs]
-            lists = [l["ListID"] for ls in d["lists"].values() for l in ls]
-            counts = {
-                "campaigns": len(campaigns),
-                "campaign_summary": len(campaigns),
-                "campaign_email_client_usage": sum(len(d["email_client_usage"][c]) for c in campaigns),
-                "campaign_recipients": sum(len(d["recipients"][c]) for c in campaigns),
-                "lists": len(lists),
-                "list_details": len(lists),
-            }
-            for kind, stream in EVENT_STREAMS.items():
-                counts[stream] = sum(len(d[kind][c]) for c in campaigns)
-            states = Counter(r["State"] for l in lists for r in d["subscribers"][l])
-            for state, stream in STATE_STREAMS.items():
-                counts[stream] = states[state]
-            return {stream: counts[stream] for stream in STREAMS}
+        with self.lock:
+            return self._grant(form)
 
     # --- OAuth ------------------------------------------------------------------------------------------------
 
     def _token(self, kind: str, length: int = 32) -> str:
         self._token_counter += 1
-        digest = hashlib.sha256(f"{self.seed}|{kind}|{self._token_counter}".encode()).digest()
+        digest = hashlib.sha256(f"{self.store.seed}|{kind}|{self._token_counter}".encode()).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
 
     def _issue(self) -> tuple[str, str]:
@@ -963,29 +481,29 @@ class CampaignMonitorSandbox(Sandbox):
 
     def new_authorization_code(self) -> str:
         """A fresh authorization code (as if the user approved the app again); each works once."""
-        with self._lock:
+        with self.lock:
             code = self._token("code", 24)
             self._codes[code] = False
             return code
 
     def expire_access_token(self) -> None:
         """Every access token issued so far now gets 401 Code 121 "Expired OAuth Token"."""
-        with self._lock:
+        with self.lock:
             for token in self._access:
                 self._access[token] = True
 
     def revoke_refresh_token(self) -> None:
         """Every refresh token issued so far is now rejected by POST /oauth/token (invalid_grant)."""
-        with self._lock:
+        with self.lock:
             self._refresh.clear()
 
     def _principal_of_token(self, token: str) -> set[str]:
-        with self._lock:
+        with self.lock:
             if token not in self._access:
                 raise ApiError(401, 120, "Invalid OAuth Token")
             if self._access[token]:
                 raise ApiError(401, 121, "Expired OAuth Token")
-        return {c["ClientID"] for c in self.data["clients"]}
+        return set(self.store.client_ids)
 
     def _grant(self, form: dict[str, str]) -> Response:
         def error(name: str, description: str) -> Response:
@@ -1016,168 +534,92 @@ class CampaignMonitorSandbox(Sandbox):
         self.oauth["access_token"], self.oauth["refresh_token"] = access, refresh
         return Response(200, {"access_token": access, "expires_in": EXPIRES_IN, "refresh_token": refresh})
 
-    # --- derived bodies ---------------------------------------------------------------------------------------
 
-    def _refresh_derived(self) -> None:
-        """Campaign summaries and email client usage, computed from the recipients and events."""
-        d = self.data
-        for campaigns in d["campaigns"].values():
-            for campaign in campaigns:
-                cid = campaign["CampaignID"]
-                opens = d["opens"][cid]
-                unique = sorted({(o["EmailAddress"], o["ListID"]) for o in opens})
-                mentions, forwards, likes = self._social[cid]
-                web = campaign["WebVersionURL"]
-                d["summary"][cid] = {
-                    "Name": campaign["Name"],
-                    "Recipients": len(d["recipients"][cid]),
-                    "TotalOpened": len(opens),
-                    "Clicks": len(d["clicks"][cid]),
-                    "Unsubscribed": len(d["unsubscribes"][cid]),
-                    "Bounced": len(d["bounces"][cid]),
-                    "UniqueOpened": len(unique),
-                    "Mentions": mentions,
-                    "Forwards": forwards,
-                    "Likes": likes,
-                    "WebVersionURL": web,
-                    "WebVersionTextURL": web + "/t",
-                    "WorldviewURL": "https://client.createsend.com/reports/wv/r/" + web.rsplit("-", 1)[1],
-                    "SpamComplaints": len(d["spam"][cid]),
-                }
-                usage: Counter[tuple[str, str]] = Counter()
-                weights = [w for _, _, w in EMAIL_CLIENTS]
-                for email, _ in unique:
-                    pick = zlib.crc32(email.encode()) % sum(weights)
-                    for client, version, weight in EMAIL_CLIENTS:
-                        if pick < weight:
-                            usage[(client, version)] += 1
-                            break
-                        pick -= weight
-                d["email_client_usage"][cid] = [
-                    {"Client": client, "Version": version, "Percentage": round(100.0 * n / len(unique), 2),
-                     "Subscribers": n}
-                    for (client, version), n in sorted(usage.items(), key=lambda item: (-item[1], item[0]))
-                ]
+class CampaignMonitorSandbox(Sandbox):
+    """One Campaign Monitor account (see the module docstring) served on 127.0.0.1: its data
+    (CampaignMonitorData, sandbox/campaign_monitor_store.py), its app (CampaignMonitorApp) and a server.
 
-    # --- changes between two syncs ----------------------------------------------------------------------------
+    Attributes: url, server, app, data, scale, seed, now (the sandbox clock, UTC), api_key, oauth (client_id,
+    client_secret, authorization_code, redirect_uri, access_token, refresh_token: the latest issued), client_ids,
+    rate_limit, single_use_refresh_tokens (False: a refresh token stays valid after use until revoked),
+    custom_field_edits (see mutate()).
+    """
 
-    def record_event(self, kind: str, campaign_id: str, event: dict[str, Any]) -> None:
-        """Records one event ("opens", "clicks", ...) of a campaign now, whatever its Date: an event logged after a
-        sync read the campaign but dated at or before what that sync read (the summary counts it from now on)."""
-        with self._lock:
-            self.data[kind][campaign_id].append(dict(event))
-            self.data[kind][campaign_id].sort(key=lambda r: r["Date"])
-            self._refresh_derived()
+    def __init__(self, scale: float = 1.0, seed: int = 0, latency: float = 0.0, item_latency: float = 0.0,
+                 max_connections: int | None = 10, faults: FaultPlan | None = None, port: int = 0,
+                 rate_limit: tuple[int, float] | None = None) -> None:
+        self.scale, self.seed = scale, seed
+        self.store = CampaignMonitorData(scale, seed)
+        self.app = CampaignMonitorApp(self.store, rate_limit=rate_limit, max_connections=max_connections)
+        self.server: SandboxServer = SandboxServer(
+            self.app, latency=latency, item_latency=item_latency, max_connections=max_connections, faults=faults,
+            port=port)
+        self.data = self.store.data
+        self.api_key = self.store.api_key
+        self.client_ids = self.store.client_ids
+        self.oauth = self.app.oauth
+        self.custom_field_edits = self.store.custom_field_edits
+        self._lock = self.store.lock
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "api_key": self.api_key, "oauth": self.oauth, "client_ids": self.client_ids,
+                "counts": self.counts()}
+
+    @property
+    def now(self) -> datetime:
+        return self.store.now
+
+    @property
+    def rate_limit(self) -> tuple[int, float] | None:
+        return self.app.rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: tuple[int, float] | None) -> None:
+        self.app.rate_limit = value
+
+    @property
+    def single_use_refresh_tokens(self) -> bool:
+        return self.app.single_use_refresh_tokens
+
+    @single_use_refresh_tokens.setter
+    def single_use_refresh_tokens(self, value: bool) -> None:
+        self.app.single_use_refresh_tokens = value
+
+    # --- the data ---------------------------------------------------------------------------------------------
+
+    def zone(self, client_id: str) -> tzinfo:
+        return self.store.zone(client_id)
+
+    def client_of(self, any_id: str) -> str:
+        """The client that owns a client, list or campaign id."""
+        return self.store.client_of(any_id)
+
+    def to_utc(self, owner_id: str, local: str) -> str:
+        """A record's local "YYYY-MM-DD HH:MM:SS" (of the client owning `owner_id`) as ISO 8601 UTC."""
+        return self.store.to_utc(owner_id, local)
+
+    def counts(self) -> dict[str, int]:
+        """Records per connector stream, for every client the account sees."""
+        return self.store.counts()
 
     def mutate(self) -> dict[str, set[Any]]:
-        """Adds and changes data within one new day of the sandbox clock; see the module docstring for what and for
-        the returned {stream: set of primary keys added or changed}."""
-        with self._lock:
-            self._mutations += 1
-            rng = random.Random(f"{self.seed}|mutate|{self._mutations}")
-            gen = _Generator(self, rng)
-            start = self.now + timedelta(minutes=1)
-            self.now = self.now + timedelta(days=1)
-            end = self.now - timedelta(minutes=1)
-            changes: dict[str, set[Any]] = {stream: set() for stream in STREAMS}
-            usage_before = {cid: {(u["Client"], u["Version"]): u for u in usage}
-                            for cid, usage in self.data["email_client_usage"].items()}
-            summary_before = {cid: dict(s) for cid, s in self.data["summary"].items()}
-            for client_id in self.client_ids:
-                self._mutate_client(client_id, gen, start, end, changes)
-            self._refresh_derived()
-            for cid, summary in self.data["summary"].items():
-                if summary_before.get(cid) != summary:
-                    changes["campaign_summary"].add(cid)
-                before = usage_before.get(cid, {})
-                for usage in self.data["email_client_usage"][cid]:
-                    if before.get((usage["Client"], usage["Version"])) != usage:
-                        changes["campaign_email_client_usage"].add((cid, usage["Client"], usage["Version"]))
-            return changes
+        """One new day of changes; see the module docstring."""
+        return self.store.mutate()
 
-    def _mutate_client(self, client_id: str, gen: _Generator, start: datetime, end: datetime,
-                       changes: dict[str, set[Any]]) -> None:
-        rng, d = gen.rng, self.data
-        first_list = d["lists"][client_id][0]["ListID"]
+    def record_event(self, kind: str, campaign_id: str, event: dict[str, Any]) -> None:
+        """Records one event of a campaign now, whatever its Date (see CampaignMonitorData.record_event)."""
+        self.store.record_event(kind, campaign_id, event)
 
-        def subscriber_key(list_id: str, record: dict[str, Any]) -> tuple[str, str, str]:
-            return (list_id, record["EmailAddress"], record["Date"])
+    # --- OAuth ------------------------------------------------------------------------------------------------
 
-        # new subscribers; two of them join in the same minute
-        joined_together = gen.when(client_id, start, end)
-        for n in range(max(2, round(10 * self.scale))):
-            email = f"new{self._mutations}.{n}+{client_id[:6]}@example.com"
-            at = joined_together if n < 2 else gen.when(client_id, start, end)
-            record = gen.add_subscriber(client_id, first_list, email, at, "Active", at)
-            changes["list_active_subscribers"].add(subscriber_key(first_list, record))
-        at = gen.when(client_id, start, end)
-        record = gen.add_subscriber(client_id, first_list, f"pending{self._mutations}+{client_id[:6]}@example.com",
-                                    at, "Unconfirmed", at)
-        changes["list_unconfirmed_subscribers"].add(subscriber_key(first_list, record))
+    def new_authorization_code(self) -> str:
+        """A fresh authorization code (as if the user approved the app again); each works once."""
+        return self.app.new_authorization_code()
 
-        # state changes of existing Active subscribers (their Date moves to the change)
-        campaigns = d["campaigns"][client_id]
-        latest = max((c for c in campaigns if d["recipients"][c["CampaignID"]]), key=lambda c: c["SentDate"])
-        latest_id = latest["CampaignID"]
-        received = {(r["EmailAddress"], r["ListID"]) for r in d["recipients"][latest_id]}
-        active = [(l["ListID"], r) for l in d["lists"][client_id] for r in d["subscribers"][l["ListID"]]
-                  if r["State"] == "Active" and not r["EmailAddress"].startswith(("new", "pending"))]
-        received_emails = {email for email, _ in received}
-        active.sort(key=lambda item: (item[1]["EmailAddress"] not in received_emails, item[0], item[1]["EmailAddress"]))
-        n_unsub = max(2, round(8 * self.scale))
-        chosen = active[:1] + rng.sample(active[1:], min(len(active) - 1, n_unsub + 1))
-        for index, (list_id, record) in enumerate(chosen):
-            state = "Unsubscribed" if index < n_unsub else ("Deleted" if index == n_unsub else "Bounced")
-            at = gen.when(client_id, start, end)
-            record["State"], record["Date"] = state, gen.local(client_id, at)
-            joined, _ = self._joined[(list_id, record["EmailAddress"])]
-            self._joined[(list_id, record["EmailAddress"])] = (joined, at)
-            changes[STATE_STREAMS[state]].add(subscriber_key(list_id, record))
-            if index == 0 and (record["EmailAddress"], list_id) in received:
-                event = {"EmailAddress": record["EmailAddress"], "ListID": list_id, "Date": record["Date"],
-                         "IPAddress": f"198.51.100.{rng.randint(1, 254)}"}
-                d["unsubscribes"][latest_id].append(event)
-                d["unsubscribes"][latest_id].sort(key=lambda r: r["Date"])
-                changes["campaign_unsubscribes"].add((latest_id, event["EmailAddress"], list_id, event["Date"]))
+    def expire_access_token(self) -> None:
+        """Every access token issued so far now gets 401 Code 121 "Expired OAuth Token"."""
+        self.app.expire_access_token()
 
-        # custom-field edits, which leave Date as it was
-        untouched = [(l, r) for l, r in active if r["State"] == "Active"
-                     and not any(f["Key"] == "edited in mutate" for f in r["CustomFields"])]
-        for list_id, record in untouched[-2:]:
-            record["CustomFields"] = record["CustomFields"] + [{"Key": "edited in mutate", "Value": str(self._mutations)}]
-            self.custom_field_edits.add(subscriber_key(list_id, record))
-
-        # late activity on the latest campaign: opens, and two URLs clicked in one minute
-        readers = rng.sample(sorted(received), min(5, len(received)))
-        for email, list_id in readers:
-            at = gen.when(client_id, start, end)
-            event = gen.geo_event(client_id, email, list_id, at)
-            d["opens"][latest_id].append(event)
-            changes["campaign_opens"].add((latest_id, email, list_id, event["Date"]))
-        if readers:
-            email, list_id = readers[0]
-            at = gen.when(client_id, start, end)
-            for url in self._urls[latest_id][:2]:
-                event = gen.geo_event(client_id, email, list_id, at, url)
-                d["clicks"][latest_id].append(event)
-                changes["campaign_clicks"].add((latest_id, email, list_id, event["Date"], url))
-        for kind in ("opens", "clicks"):
-            d[kind][latest_id].sort(key=lambda r: r["Date"])
-
-        # a new campaign, sent in the new day to the first list
-        sent = gen.when(client_id, start, start + timedelta(hours=6))
-        campaign_id = gen.send(client_id, len(campaigns), sent, [first_list], rng.randint(40, 80), end=end)
-        campaigns.sort(key=lambda c: c["SentDate"], reverse=True)
-        changes["campaigns"].add(campaign_id)
-        for r in d["recipients"][campaign_id]:
-            changes["campaign_recipients"].add((campaign_id, r["EmailAddress"], r["ListID"]))
-        recipients = [(r["EmailAddress"], r["ListID"]) for r in d["recipients"][campaign_id]]
-        if recipients and not d["bounces"][campaign_id]:
-            email, list_id = recipients[-1]
-            at = gen.when(client_id, sent + timedelta(minutes=2), sent + timedelta(minutes=2))
-            d["bounces"][campaign_id].append({"EmailAddress": email, "ListID": list_id, "BounceType": "Hard",
-                                              "Date": gen.local(client_id, at), "Reason": "Hard Bounce"})
-        for kind in EVENT_KINDS:
-            for r in d[kind][campaign_id]:
-                key = (campaign_id, r["EmailAddress"], r["ListID"], r["Date"])
-                changes[EVENT_STREAMS[kind]].add(key + (r["URL"],) if kind == "clicks" else key)
+    def revoke_refresh_token(self) -> None:
+        """Every refresh token issued so far is now rejected by POST /oauth/token (invalid_grant)."""
+        self.app.revoke_refresh_token()
