@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 # Connectors whose components.py keeps their own code, with these connector_common modules copied in (dependency order).
 MARKED = {
     "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems",
-                         "sync_store", "adaptive_concurrency"],
+                         "sync_store", "adaptive_concurrency", "airbyte_migrations"],
 }
 # Connectors whose components.py is made whole from the modules their parts package lists.
 BUNDLED = ["source_campaign_monitor"]
