@@ -79,7 +79,7 @@ def demo(name: str, scale: float, workdir: Path) -> bool:
     records = Counter({s["name"]: 0 for s in discovered.catalog()["streams"]})
     records.update(m["record"]["stream"] for m in run.of_type("RECORD"))
     states = {s["stream"]["stream_descriptor"]["name"]: s for s in run.final_state()}
-    print(f"\n== {command}: scale {scale}, exit {run.returncode}, {sum(records.values())} records, "
+    print(f"== {command}: scale {scale}, exit {run.returncode}, {sum(records.values())} records, "
           f"{sum(requests.values())} requests, {seconds:.1f} s")
     print(f"{'stream':34} {'records':>8}  final state")
     for stream, count in sorted(records.items()):
@@ -90,6 +90,7 @@ def demo(name: str, scale: float, workdir: Path) -> bool:
         print(f"{endpoint:60} {count:>8}")
     for error in run.errors():
         print(f"ERROR: {error.get('message')}")
+    print()
     return run.returncode == 0 and not run.errors()
 
 
@@ -99,8 +100,11 @@ def main() -> int:
     parser.add_argument("--only", choices=sorted(CONNECTORS))
     args = parser.parse_args()
     ok = True
+    names = [args.only] if args.only else list(CONNECTORS)
+    print(f"Demo: every stream of {', '.join(CONNECTORS[n][0] for n in names)} synced from the local API sandboxes "
+          f"(scale {args.scale}); each sync's records, final states and requests follow.\n", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for name in [args.only] if args.only else CONNECTORS:
+        for name in names:
             ok &= demo(name, args.scale, Path(tmp))
     return 0 if ok else 1
 

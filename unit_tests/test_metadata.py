@@ -186,7 +186,7 @@ def test_registry_fields_name_the_connector(documents, connector):
     assert data["connectorType"] == "source"
     assert data["connectorSubtype"] == "api"
     assert data["dockerRepository"].rsplit("/", 1)[-1] == connector
-    assert data["license"] == pyproject()["project"]["license"]["text"]
+    assert data["license"] == pyproject()["project"]["license"]
     assert date.fromisoformat(data["releaseDate"])
     url = urlparse(data["documentationUrl"])
     assert url.scheme == "https" and url.netloc
