@@ -618,11 +618,6 @@ class AdaptiveConcurrencyRequester(HttpRequester):
         for prefix in ("https://", "http://"):
             session.mount(prefix, _GatedAdapter(session.get_adapter(prefix), gate))
 
-# ---- end of the shared components
-
-logger = logging.getLogger("airbyte")
-
-REAL_LOGIN_BASE = "https://login.mailchimp.com/oauth2"
 # connector_common/airbyte_migrations.py
 import copy
 import logging
@@ -809,6 +804,12 @@ def _cursor_fields(stream_state: Mapping[str, Any]) -> List[str]:
             (entry.get("cursor") for entry in entries if isinstance(entry, Mapping)), None)
         return sorted(inner) if isinstance(inner, Mapping) else []
     return sorted(name for name in stream_state if name not in ("parent_state", "lookback_window", "use_global_cursor"))
+
+# ---- end of the shared components
+
+logger = logging.getLogger("airbyte")
+
+REAL_LOGIN_BASE = "https://login.mailchimp.com/oauth2"
 
 LOOPBACK_NAMES = {"localhost"}
 DATA_CENTER = re.compile(r"^[a-z]{2}\d{1,3}$")
