@@ -260,3 +260,33 @@ def test_the_migrations_are_wired_in_both_manifests():
         assert mailchimp[stream]["state_migrations"][0]["class_name"].endswith(".ReadInFullDespiteSavedCursor")
         assert mailchimp[stream]["state_migrations"][0]["reason"]
     assert json.dumps(mailchimp)  # plain data
+
+
+# ----------------------------------------------------------------------------------------- what users are warned of
+
+
+METADATA = {"source-mailchimp": [ROOT / "metadata.yaml", ROOT / "source_mailchimp" / "metadata.yaml"],
+            "source-campaign-monitor": [ROOT / "source_campaign_monitor" / "metadata.yaml"]}
+
+
+@pytest.mark.parametrize("command", sorted(METADATA))
+def test_metadata_declares_the_differences_from_airbytes_connector_as_a_breaking_change(command):
+    manifest = yaml.safe_load((CONNECTORS[command] / "manifest.yaml").read_text())
+    streams = set()
+    for entry in manifest["streams"]:
+        definition = manifest["definitions"][(entry if isinstance(entry, str) else entry["$ref"]).rsplit("/", 1)[-1]]
+        streams.add(definition.get("name") or definition["$parameters"]["name"])
+    migration_page = (ROOT / "docs" / "migration.md").read_text()
+    for path in METADATA[command]:
+        releases = yaml.safe_load(path.read_text())["data"]["releases"]
+        assert releases["migrationDocumentationUrl"].endswith("/docs/migration.md")
+        (version, change), = releases["breakingChanges"].items()
+        assert version == yaml.safe_load(path.read_text())["data"]["dockerImageTag"]
+        anchor = change["migrationDocumentationUrl"].rsplit("#", 1)[-1]
+        assert f"\n## {anchor.replace('-', ' ').title()}\n" in migration_page, anchor
+        (scope,) = change["scopedImpact"]
+        assert set(scope["impactedScopes"]) <= streams, set(scope["impactedScopes"]) - streams
+
+
+def test_the_readme_links_the_migration_page():
+    assert "(docs/migration.md)" in (ROOT / "README.md").read_text()
