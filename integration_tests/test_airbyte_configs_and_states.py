@@ -52,7 +52,9 @@ def run(runtime: str, command: str, verb: str, workdir: Path, **inputs: Any) -> 
     if runtime == "packaged":
         return run_source(command, verb, workdir, **inputs)
     folder = FOLDERS[command]
-    return run_stock(folder / "manifest.yaml", folder / "components.py", verb, workdir, **inputs)
+    # "stock": injected as Airbyte Cloud and the Builder run it; "image": the manifest-only connector image.
+    mode = "image" if runtime == "image" else "injected"
+    return run_stock(folder / "manifest.yaml", folder / "components.py", verb, workdir, mode=mode, **inputs)
 
 
 def written_config(workdir: Path) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def test_airbytes_current_mailchimp_configs_pass_check_unchanged(stock_runtime, 
             assert result.control_configs() == [], runtime  # nothing to migrate, nothing for the platform to save
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", [*RUNTIMES, "image"])
 def test_airbytes_older_flat_mailchimp_config_is_migrated_and_saved_through_a_control_message(
         stock_runtime, mailchimp, tmp_path, runtime):
     key = mailchimp.describe()["api_key"]
@@ -191,7 +193,7 @@ def test_a_saved_cursor_of_a_stream_read_in_full_here_is_named_in_the_log_and_no
 # ---------------------------------------------------------------------------------------- Campaign Monitor configs
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("runtime", [*RUNTIMES, "image"])
 def test_airbytes_campaign_monitor_config_reads_only_the_chosen_client(stock_runtime, campaign_monitor, tmp_path, runtime):
     described = campaign_monitor.describe()
     chosen = described["client_ids"][1]
@@ -226,3 +228,22 @@ def test_airbytes_campaign_monitor_config_without_a_client_reads_every_client(st
     assert result.returncode == 0 and not result.errors(), result.output[-3000:]
     assert [without_injected(c) for c in result.control_configs()] == [expected]
     assert {r["ClientID"] for r in result.records("lists")} == set(described["client_ids"])
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_airbytes_campaigns_and_automations_states_resume_from_their_cursors(stock_runtime, mailchimp, tmp_path, runtime):
+    config = {"credentials": {"auth_type": "apikey", "apikey": mailchimp.api_key}, "sandbox_url": mailchimp.url}
+    discovered = run_source("source-mailchimp", "discover", tmp_path, config=config).catalog()
+    catalog = configured_catalog(discovered, ["campaigns", "automations"], sync_mode="incremental")
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": name},
+                                           "stream_state": {"create_time": "2025-03-01T12:00:00.000000Z"}}}
+             for name in ("campaigns", "automations")]
+    mailchimp.server.reset_log()
+
+    result = run(runtime, "source-mailchimp", "read", tmp_path, config=config, catalog=catalog, state=state)
+
+    assert result.returncode == 0 and not result.errors(), result.output[-3000:]
+    resumed_from = (datetime(2025, 3, 1, 12, tzinfo=timezone.utc) - LOOKBACK).isoformat()
+    for path in ("/3.0/campaigns", "/3.0/automations"):
+        since = {r.query.get("since_create_time") for r in mailchimp.server.requests(path) if r.path == path}
+        assert since == {resumed_from}, (path, since)
