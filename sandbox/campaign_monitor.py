@@ -131,6 +131,7 @@ from sandbox.campaign_monitor_store import (
     CampaignMonitorData,
     zone_named,
 )
+from sandbox.campaign_monitor_account import AccountObjects
 from sandbox.server import FaultPlan, Request, Response, Sandbox, SandboxApp, SandboxServer
 
 __all__ = ["ApiError", "CampaignMonitorApp", "CampaignMonitorSandbox", "LOCAL_FORMAT", "TIME_ZONE_ZONES", "zone_named"]
@@ -208,6 +209,8 @@ class CampaignMonitorApp(SandboxApp):
         get("/lists/{list_id}.json", self.list_details)
         for endpoint, state in ENDPOINT_STATES.items():
             get("/lists/{list_id}/%s.json" % endpoint, self._subscribers(state))
+        self.objects = AccountObjects(store)  # admins, people, segments, journeys...: sandbox/campaign_monitor_account.py
+        self.objects.add_routes(self, get)
         self.route("POST", "/oauth/token", self.token)
 
     # --- SandboxApp -------------------------------------------------------------------------------------------

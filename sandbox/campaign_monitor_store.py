@@ -328,6 +328,7 @@ class _Generator:
         for kind in ("recipients",) + EVENT_KINDS:
             store.data[kind][campaign_id] = []
         store._sent[campaign_id] = sent
+        store._targets[campaign_id] = list(list_ids)
         store._urls[campaign_id] = self.campaign_urls(rng.randint(2, 5))
         store._social[campaign_id] = (rng.randint(0, 40), rng.randint(0, 20), rng.randint(0, 50))
         candidates = []
@@ -451,6 +452,7 @@ class CampaignMonitorData:
         self._client_keys: dict[str, str] = {}  # client-level API key -> client id
         self._joined: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # (list, email) -> (joined, changed) UTC
         self._sent: dict[str, datetime] = {}
+        self._targets: dict[str, list[str]] = {}  # campaign id -> the lists it was sent to
         self._urls: dict[str, list[str]] = {}
         self._social: dict[str, tuple[int, int, int]] = {}
         self._mutations = 0
