@@ -5,8 +5,7 @@ from two files: manifest.yaml and components.py, nothing else. So:
 
 - components.py is the connector's component modules bundled into one namespace: the connector_common modules they
   use, then the connector's own (`<connector>/parts/`), in the order `<connector>.parts.MODULES` gives (each after those
-  it imports), without their docstrings, `__future__` imports and imports of one another. A connector without a parts
-  package keeps its own code in components.py and gets only the connector_common modules, between two marker lines;
+  it imports), without their docstrings, `__future__` imports and imports of one another;
 - a data file a module reads beside itself (Campaign Monitor's timezones.json) is written in as a dict literal in
   place of the assignment that reads it: injected code has no `__file__` to find a file beside it;
 - manifest.yaml ends with a `schemas:` section, a copy of schemas/<stream>.json (the source, one file per stream),
@@ -29,19 +28,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# Connectors whose components.py keeps their own code, with these connector_common modules copied in (dependency order).
-MARKED = {
-    "source_mailchimp": ["json_body", "offset_pages", "saved_stream_state", "empty_dates_to_null", "config_problems",
-                         "sync_store", "adaptive_concurrency", "airbyte_migrations"],
-}
-# Connectors whose components.py is made whole from the modules their parts package lists.
-BUNDLED = ["source_campaign_monitor"]
+# The connectors: each components.py is made whole from the modules its parts package lists.
+CONNECTORS = ["source_mailchimp", "source_campaign_monitor"]
 # The data files read beside a module: connector folder -> (JSON file in the folder, the variable holding it).
 INLINED_DATA = {"source_campaign_monitor": ("timezones.json", "TIMEZONE_NAMES")}
-BEGIN = "# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there"
-END = "# ---- end of the shared components"
 SCHEMAS_HEADER = "# ---- the streams' schemas: a copy of schemas/*.json, made by scripts/build_manifest_only.py\n"
-OUR_PACKAGES = ("connector_common", *MARKED, *BUNDLED)
+OUR_PACKAGES = ("connector_common", *CONNECTORS)
 # Names every module may define alike.
 COMMON_NAMES = {"logger"}
 
@@ -97,7 +89,7 @@ def connector_modules(folder_name: str) -> list[str]:
 
 
 def bundled_components(folder_name: str) -> str:
-    """The whole components.py of a connector with a parts package."""
+    """The whole components.py of a connector."""
     package = importlib.import_module(f"{folder_name}.parts")
     summary = (package.__doc__ or "").strip()
     data = {}
@@ -117,18 +109,6 @@ def bundled_components(folder_name: str) -> str:
     return "".join(parts)
 
 
-def with_shared_components(components: str, modules: list[str]) -> str:
-    """components.py with the connector_common modules copied between its marker lines."""
-    parts = [BEGIN + "\n"]
-    for name in modules:
-        code, _ = module_code(f"connector_common.{name}")
-        parts.append(f"\n# connector_common/{name}.py\n{code}\n")
-    parts.append("\n" + END + "\n")
-    start = components.index(BEGIN)
-    end = components.index(END, start) + len(END) + 1
-    return components[:start] + "".join(parts) + components[end:]
-
-
 def with_schemas(manifest: str, folder: Path) -> str:
     """The manifest with its `schemas:` section (the last one) made from the folder's schema files."""
     head = manifest.split(SCHEMAS_HEADER, 1)[0].rstrip("\n") + "\n\n"
@@ -140,13 +120,9 @@ def with_schemas(manifest: str, folder: Path) -> str:
 def artefacts() -> dict[Path, str]:
     """What each artefact must hold."""
     wanted = {}
-    for folder_name in [*MARKED, *BUNDLED]:
+    for folder_name in CONNECTORS:
         folder = ROOT / folder_name
-        if folder_name in BUNDLED:
-            wanted[folder / "components.py"] = bundled_components(folder_name)
-        else:
-            wanted[folder / "components.py"] = with_shared_components((folder / "components.py").read_text(),
-                                                                      MARKED[folder_name])
+        wanted[folder / "components.py"] = bundled_components(folder_name)
         wanted[folder / "manifest.yaml"] = with_schemas((folder / "manifest.yaml").read_text(), folder)
     return wanted
 

@@ -1,41 +1,14 @@
-"""The few pieces of the Mailchimp source that the declarative manifest cannot express.
+"""Mailchimp's Python components, one module per concern: what the low-code YAML of airbyte-cdk cannot say.
 
-Each class says why YAML could not do it. They are deliberately small: the manifest stays the description of the
-connector, these are its helpers.
-"""
+Each class says why YAML could not express it; the manifest wires them. Airbyte's stock runtime runs a connector from
+manifest.yaml and one components.py, which imports only the CDK and its dependencies: scripts/build_manifest_only.py
+writes components.py from the modules below, in this order (each after those it imports). Our packaged command
+imports the modules themselves (connector_common.packaged_manifest finds each class the manifest names).
 
-import ipaddress
-import logging
-import random
-import re
-import threading
-from dataclasses import InitVar, dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
-from urllib.parse import urlsplit
+Made by scripts/build_manifest_only.py from the modules named below: edit them there."""
 
-import orjson
-import requests
 
-from airbyte_cdk.models import FailureType
-from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
-from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
-from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
-from airbyte_cdk.sources.declarative.extractors import DpathExtractor
-from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
-from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import (
-    SubstreamPartitionRouter,
-)
-from airbyte_cdk.sources.declarative.transformations import RecordTransformation
-from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import (
-    ConfigTransformation,
-)
-from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-
-# ---- shared components, copied from connector_common/ by scripts/build_manifest_only.py: edit them there
-
-# connector_common/json_body.py
+# ---- connector_common/json_body.py
 import json
 from typing import Any
 
@@ -51,7 +24,112 @@ def json_loads(body: bytes) -> Any:
     except orjson.JSONDecodeError:
         return json.loads(body)
 
-# connector_common/offset_pages.py
+
+# ---- connector_common/parsed_body.py
+from typing import Any
+
+import requests
+
+
+PARSED_BODY = "_parsed_json_body"
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+NOT_JSON: Any = _NotJson()  # the parsed body of a response whose body is not JSON
+
+
+def parsed_body(response: requests.Response) -> Any:
+    """The response's body parsed as JSON, or NOT_JSON. An empty body is NOT_JSON too, whatever the status: both APIs
+    answer JSON to every request, so an empty body is a cut-off answer, not an empty page."""
+    body = getattr(response, PARSED_BODY, NOT_JSON)
+    if body is NOT_JSON and not hasattr(response, PARSED_BODY):
+        try:
+            content = response.content
+            body = json_loads(content) if content else NOT_JSON
+        except (ValueError, TypeError, UnicodeDecodeError):
+            body = NOT_JSON
+        setattr(response, PARSED_BODY, body)
+    return body
+
+
+def safe_url(response: requests.Response) -> str:
+    """The response's URL without its query (which may hold a key or an e-mail address), for messages."""
+    return (getattr(response, "url", None) or "").split("?")[0]
+
+
+# ---- connector_common/dates.py
+from datetime import datetime, timezone
+from typing import Any, Optional, Union
+
+
+def parse_datetime(value: Union[str, datetime]) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime (UTC assumed without an offset; `Z`, `+0000` and a space
+    before the time accepted). Raises ValueError for anything else."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = value.strip().replace(" ", "T")
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":" and "T" in text:  # +0000 -> +00:00
+            text = text[:-2] + ":" + text[-2:]
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_datetime_or_none(value: Any) -> Optional[datetime]:
+    """parse_datetime, or None for an empty value or one that is not a date-time."""
+    if not value or not isinstance(value, (str, datetime)):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def format_datetime(value: datetime) -> str:
+    """UTC with a numeric offset, to the second, e.g. 2015-10-21T15:41:36+00:00."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+# ---- connector_common/sandbox_url.py
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback_http_url(value: Any) -> bool:
+    """An http:// URL on a loopback host, without credentials, query or fragment: the only place `sandbox_url` may send
+    the API's credentials over plain http (user:password@ would be sent as basic auth in their place)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a malformed port raises here rather than at the first request
+    except ValueError:
+        return False
+    if parts.scheme != "http" or not host or parts.username is not None or parts.password is not None:
+        return False
+    if parts.query or parts.fragment:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---- connector_common/offset_pages.py
 import logging
 import threading
 from dataclasses import dataclass
@@ -178,7 +256,8 @@ class PagesThatOverlap:
                 self._last_pages[paging] = (offset + len(items) - self.overlap, set(keys), steps_back)
         return fresh
 
-# connector_common/saved_stream_state.py
+
+# ---- connector_common/saved_stream_state.py
 import copy
 from dataclasses import InitVar, dataclass
 from typing import Any, Mapping, MutableMapping, Optional
@@ -251,7 +330,8 @@ class StartNewPartitionsFromTheStartDate(StateMigration):
         drop_global_fallback(migrated)
         return migrated
 
-# connector_common/empty_dates_to_null.py
+
+# ---- connector_common/empty_dates_to_null.py
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
@@ -366,7 +446,8 @@ class EmptyDatesToNull(TypeTransformer):
         if plan:
             _nulled(record, plan, True)
 
-# connector_common/config_problems.py
+
+# ---- connector_common/config_problems.py
 from typing import Any, Mapping, MutableMapping
 
 from airbyte_cdk.models import FailureType
@@ -410,7 +491,8 @@ class ConfigHasNoProblems(ValidationStrategy):
         if value:
             raise problem_as_exception(value)
 
-# connector_common/sync_store.py
+
+# ---- connector_common/sync_store.py
 import threading
 from collections import OrderedDict
 from typing import Any, Callable, Mapping
@@ -457,7 +539,208 @@ def sync_store(config: Mapping[str, Any]) -> SyncStore:
             _STORES.popitem(last=False)
         return store
 
-# connector_common/adaptive_concurrency.py
+
+# ---- connector_common/http_errors.py
+import logging
+import random
+from dataclasses import InitVar, dataclass, field
+from typing import Any, ClassVar, List, Mapping, Optional, Tuple, Union
+
+import requests
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.requesters.error_handlers.default_error_handler import DefaultErrorHandler
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+from airbyte_cdk.sources.types import Config
+
+
+logger = logging.getLogger("airbyte")
+
+
+@dataclass
+class JsonApiErrorHandler(DefaultErrorHandler):
+    """The manifest's error handler (its response filters, then the CDK's status mapping), after what only code can
+    see: a subclass's `interpret_api_response` first (the API's own error codes), then a success whose body is not
+    JSON (cut short, or an HTML page from a proxy), which the CDK's decoder would log and drop while the sync ends
+    successfully: it is retried like a 5xx. A success with a readable body is a success, whatever the filters' predicates
+    (they are written for error bodies). A partition a filter IGNOREs is logged as a warning.
+
+    Why not YAML: an HttpResponseFilter only sees bodies that decode, and never the status of a success."""
+
+    api_name: ClassVar[str] = "The API"
+
+    def interpret_response(
+        self, response_or_exception: Optional[Union[requests.Response, Exception]]
+    ) -> ErrorResolution:
+        if isinstance(response_or_exception, requests.Response):
+            resolution = self.interpret_api_response(response_or_exception)
+            if resolution is not None:
+                return resolution
+            status = response_or_exception.status_code
+            if 200 <= status < 300 and status != 204:
+                if self.usable_body(parsed_body(response_or_exception)):
+                    return ErrorResolution(response_action=ResponseAction.SUCCESS)
+                return ErrorResolution(
+                    response_action=ResponseAction.RETRY,
+                    failure_type=FailureType.system_error,
+                    error_message=f"{self.api_name} answered {status} with a body that is not valid JSON "
+                                  f"({safe_url(response_or_exception)}); retrying.",
+                )
+        resolution = super().interpret_response(response_or_exception)
+        if resolution.response_action == ResponseAction.IGNORE:
+            where = safe_url(response_or_exception) if isinstance(response_or_exception, requests.Response) else ""
+            logger.warning(f"{resolution.error_message} ({where})" if where else resolution.error_message)
+        return resolution
+
+    def interpret_api_response(self, response: requests.Response) -> Optional[ErrorResolution]:
+        """The resolution of an answer only this API's code can read, or None to go on with the common rules."""
+        return None
+
+    def usable_body(self, body: Any) -> bool:
+        """Whether a success's parsed body can be read: any JSON here."""
+        return body is not NOT_JSON
+
+
+@dataclass
+class RateLimitAwareBackoff(BackoffStrategy):
+    """How long to wait before a retry: the first of `headers` the answer sends (seconds; `Retry-After` from proxies and
+    gateways, an API's own reset header), else `base_seconds` doubled at each attempt up to `max_seconds`, times a
+    random factor within `jitter` so that the workers hit by one burst do not all retry in the same instant.
+
+    Why not YAML: WaitTimeFromHeader reads one header and ExponentialBackoffStrategy has no jitter and no cap; chaining
+    them cannot put jitter on the fallback."""
+
+    parameters: InitVar[Mapping[str, Any]]
+    config: Config = field(default_factory=dict)
+    headers: List[str] = field(default_factory=lambda: ["Retry-After", "X-RateLimit-Reset"])
+    base_seconds: float = 1.0
+    max_seconds: float = 60.0
+    max_header_wait_seconds: float = 900.0
+    jitter: Tuple[float, float] = (0.5, 1.0)
+
+    def backoff_time(
+        self,
+        response_or_exception: Optional[Union[requests.Response, requests.RequestException, Exception]],
+        attempt_count: int,
+    ) -> Optional[float]:
+        response = (
+            response_or_exception
+            if isinstance(response_or_exception, requests.Response)
+            else getattr(response_or_exception, "response", None)
+        )
+        if response is not None:
+            for header in self.headers:
+                value = response.headers.get(header)
+                if value:
+                    try:
+                        wait = float(value)
+                    except ValueError:
+                        continue
+                    return min(max(wait, 0.5), self.max_header_wait_seconds)
+        exponential = min(float(self.max_seconds), float(self.base_seconds) * (2 ** max(attempt_count - 1, 0)))
+        return exponential * random.uniform(*self.jitter)
+
+
+# ---- connector_common/partitions.py
+from dataclasses import InitVar, dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
+
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+
+
+
+class PartitionsWithoutRequestOptions(PartitionRouter):
+    """A partition router whose partitions add nothing to the request (the partition is in the path), and which keeps
+    no state unless a subclass says otherwise."""
+
+    def get_request_params(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_data(self, **kwargs: Any) -> Union[Mapping[str, Any], str]:
+        return {}
+
+    def get_request_body_json(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def set_initial_state(self, stream_state: StreamState) -> None:
+        pass
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return None
+
+
+def shared_listing(config: Mapping[str, Any], key: Any, read: Callable[[], Iterable[StreamSlice]]) -> Iterable[StreamSlice]:
+    """The partitions `read` lists, read once per sync for every router that gives the same `key`: the first to ask
+    reads while the others wait, and each gets its own copies. Only the partitions are kept (ids and a few extra
+    fields), in the sync's store (connector_common.sync_store): nothing across syncs, and a failed or cut-short read
+    keeps nothing, so the next stream reads the parent itself (unlike the CDK's HTTP cache, which kept a cut-short 200
+    and replayed it on retries)."""
+    for stream_slice in sync_store(config).once(("parent listing", key), lambda: list(read())):
+        yield StreamSlice(
+            partition=dict(stream_slice.partition),
+            cursor_slice=dict(stream_slice.cursor_slice),
+            extra_fields=dict(stream_slice.extra_fields or {}),
+        )
+
+
+@dataclass
+class SharedParentPartitions(PartitionsWithoutRequestOptions):
+    """The partitions of the nested router `partitions`, listed once per sync and handed to every stream whose router
+    names the same `key` (shared_listing). Only full listings are shared: a parent read from a child's saved state
+    (`incremental_dependency`) is never routed through here.
+
+    Why not YAML: the CDK has no way to share one parent stream's partitions between several child streams; each
+    stream's router owns its own parent stream instance."""
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    partitions: PartitionRouter
+    key: str = ""
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        yield from shared_listing(self.config, self.key or "default", self.partitions.stream_slices)
+
+
+@dataclass
+class SharedParentPartitionRouter(SubstreamPartitionRouter):
+    """A SubstreamPartitionRouter whose parent listing is read once per sync and shared by every router with the same
+    parents (shared_listing): the same parent stream name, parent key, partition field and extra fields. A parent with
+    `incremental_dependency` or a lazy read pointer is read by the router itself, as the CDK does.
+
+    Why not YAML: each stream's router owns its own parent stream instance, and the CDK's HTTP cache is off."""
+
+    def _listing_key(self) -> Optional[tuple[Any, ...]]:
+        parents = getattr(self, "parent_stream_configs", None)
+        if not parents:
+            return None
+        key: list[Any] = []
+        for parent in parents:
+            if parent.incremental_dependency or parent.lazy_read_pointer:
+                return None
+            extra = tuple(
+                tuple(str(part.eval(self.config)) for part in path) for path in (parent.extra_fields or [])
+            )
+            key.append(
+                (parent.stream.name, str(parent.parent_key.eval(self.config)),
+                 str(parent.partition_field.eval(self.config)), extra)
+            )
+        return tuple(key)
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        key = self._listing_key()
+        if key is None:
+            yield from super().stream_slices()
+            return
+        yield from shared_listing(self.config, key, super().stream_slices)
+
+
+# ---- connector_common/adaptive_concurrency.py
 import logging
 import threading
 from dataclasses import dataclass
@@ -618,7 +901,8 @@ class AdaptiveConcurrencyRequester(HttpRequester):
         for prefix in ("https://", "http://"):
             session.mount(prefix, _GatedAdapter(session.get_adapter(prefix), gate))
 
-# connector_common/airbyte_migrations.py
+
+# ---- connector_common/airbyte_migrations.py
 import copy
 import logging
 from dataclasses import InitVar, dataclass, field
@@ -805,23 +1089,35 @@ def _cursor_fields(stream_state: Mapping[str, Any]) -> List[str]:
         return sorted(inner) if isinstance(inner, Mapping) else []
     return sorted(name for name in stream_state if name not in ("parent_state", "lookback_window", "use_global_cursor"))
 
-# ---- end of the shared components
 
-logger = logging.getLogger("airbyte")
+# ---- source_mailchimp/parts/settings.py
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping, MutableMapping, Optional
+
+import requests
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import (
+    ConfigTransformation,
+)
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
 
 REAL_LOGIN_BASE = "https://login.mailchimp.com/oauth2"
 
-LOOPBACK_NAMES = {"localhost"}
 DATA_CENTER = re.compile(r"^[a-z]{2}\d{1,3}$")
+
 HTTP_TIMEOUT = (15, 60)
+
 # Keys the connector adds to the in-memory config; never written back, never shown.
 API_BASE_KEY = "api_base_url"
 START_DATE_KEY = "start_date_normalized"
 LOOKBACK_KEY = "lookback_window_minutes"
-# The real API's since_* filters are exclusive, and email activity was measured appearing up to 226 s after it
-# happened: incremental streams read again from their saved cursor minus this (about four times that delay).
+# The real API's since_* filters are exclusive, and email activity appears minutes after it happened: incremental
+# streams read again from their saved cursor minus this.
 DEFAULT_LOOKBACK_MINUTES = 15
-PARSED_BODY = "_mailchimp_parsed_body"
 
 
 def config_error(message: str) -> AirbyteTracedException:
@@ -829,29 +1125,13 @@ def config_error(message: str) -> AirbyteTracedException:
 
 
 def sandbox_base(config: Mapping[str, Any]) -> Optional[str]:
-    """The validated `sandbox_url` without a trailing slash, or None when absent.
-
-    Only http:// on a loopback host is accepted: credentials must never leave over plain http to a real host."""
+    """The validated `sandbox_url` without a trailing slash, or None when absent (connector_common.sandbox_url)."""
     url = config.get("sandbox_url")
     if url in (None, ""):
         return None
     if not isinstance(url, str):
         raise config_error("`sandbox_url` must be a string.")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - a malformed port raises here rather than at the first request
-    except ValueError:
-        raise config_error("`sandbox_url` is not a valid URL.") from None
-    loopback = host in LOOPBACK_NAMES
-    if not loopback:
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-    # user:password@ in the URL would be sent as basic auth in place of the API's credentials
-    userinfo = parts.username is not None or parts.password is not None
-    if parts.scheme != "http" or not loopback or parts.query or parts.fragment or userinfo:
+    if not is_loopback_http_url(url):
         raise config_error("`sandbox_url` must be an http:// URL on a loopback host (127.0.0.0/8, localhost, [::1]).")
     return url.rstrip("/")
 
@@ -873,20 +1153,12 @@ def login_request(config: Mapping[str, Any], method: str, path: str, purpose: st
         ) from None
 
 
-def parse_datetime(value: str) -> datetime:
-    """An ISO 8601 date or date-time as an aware UTC datetime (UTC assumed without an offset)."""
-    text = value.strip().replace(" ", "T")
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-def format_datetime(value: datetime) -> str:
-    """The API's own timestamp format, e.g. 2015-10-21T15:41:36+00:00."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 @dataclass
@@ -1044,15 +1316,35 @@ class ResolveApiBaseUrl(ConfigTransformation):
         return data_center
 
 
+def lookback_window(config: Mapping[str, Any]) -> timedelta:
+    """How far before its saved cursor an incremental stream reads again (the manifest's `lookback_window`)."""
+    minutes = config.get(LOOKBACK_KEY)
+    valid = isinstance(minutes, int) and not isinstance(minutes, bool)
+    return timedelta(minutes=minutes if valid else DEFAULT_LOOKBACK_MINUTES)
+
+
+# ---- source_mailchimp/parts/errors.py
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, List, Mapping, Optional, Tuple
+
+import orjson
+import requests
+
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import ErrorResolution, ResponseAction
+
+
+logger = logging.getLogger("airbyte")
+
+
 class ParsedPageResponse(requests.Response):
-    """A page whose JSON body has been parsed into PARSED_BODY, and whose bytes were then let go.
+    """A page whose JSON body has been parsed (connector_common.parsed_body), and whose bytes were then let go.
 
-    A page of 1,000 members is 1.1 MB of JSON and 3.7 MB once parsed. The CDK keeps the response, bytes included,
-    until the page's last record is read, and pages requested ahead wait parsed: at the end of a large sync some 15 to
-    20 pages are alive at once. Sandbox, scale 10, 50 ms, GNU time's max RSS, 3 runs each: 128 to 134 MB before,
-    123 to 124 MB after (scale 1: 104 to 106 MB before, 102 MB after).
-
-    Nothing on the read path reads the bytes again: the extractor and the paginator take PARSED_BODY. Whoever else
+    A page is several times larger once parsed, and the CDK keeps the response, bytes included, until the page's last
+    record is read, while pages requested ahead wait parsed: keeping only the parsed body lowers the sync's memory.
+    Nothing on the read path reads the bytes again: the extractor and the paginator take the parsed body. Whoever else
     asks for `content` (an error message, the Connector Builder's request log) gets the body serialized again from
     the parsed one, as it is by then (records already read from it may have been transformed in place). With debug
     logging the bytes are kept: the CDK logs each body as received."""
@@ -1066,86 +1358,70 @@ class ParsedPageResponse(requests.Response):
     def content(self) -> Optional[bytes]:  # type: ignore[override]
         if self._content is None:
             body = getattr(self, PARSED_BODY, None)
-            if body is not None:
+            if isinstance(body, dict):
                 return orjson.dumps(body)
         return super().content
 
 
 @dataclass
-class MailchimpErrorHandler(DefaultErrorHandler):
-    """The manifest's error handler, plus the two cases an HttpResponseFilter cannot single out (its predicate sees
-    the decoded body and headers, never the status code):
+class MailchimpErrorHandler(JsonApiErrorHandler):
+    """The shared handler (connector_common.http_errors: a success whose body is not JSON retried, skipped partitions
+    logged) with what is Mailchimp's own: every page is a JSON object, a 403 without a JSON body is the API's answer
+    to bursts and is retried (a 403 with a problem+json body is a real permission error and goes on to the manifest's
+    filters), and a good page's bytes are let go once parsed (ParsedPageResponse).
 
-    - a 2xx whose body is not decodable JSON (cut short, or an HTML page from a proxy). The CDK's decoder would log
-      it and drop the page while the sync ends successfully; here it is retried like a 5xx;
-    - a 403 without a JSON body: the API's answer to bursts, retried. A 403 with a problem+json body is a real
-      permission error and goes on to the manifest's filters.
-    """
+    Why not YAML: an HttpResponseFilter's predicate sees the decoded body and headers, never the status of a success,
+    and cannot tell a 403 without a body from one with."""
 
-    def interpret_response(
-        self, response_or_exception: Optional[requests.Response | Exception]
-    ) -> ErrorResolution:
-        if isinstance(response_or_exception, requests.Response):
-            status = response_or_exception.status_code
-            if (200 <= status < 300 and status != 204) or status == 403:
-                try:
-                    body = json_loads(response_or_exception.content)
-                except (ValueError, TypeError):
-                    body = None
-                # Parsed once: TopLevelRecordsExtractor takes the records from here.
-                setattr(response_or_exception, PARSED_BODY, body)
-                if status != 403 and isinstance(body, dict) and not logger.isEnabledFor(logging.DEBUG):
-                    ParsedPageResponse.let_go_of_the_bytes(response_or_exception)
-                if not isinstance(body, dict):
-                    what = "a body that is not valid JSON" if status != 403 else "a 403 without a JSON body"
-                    return ErrorResolution(
-                        response_action=ResponseAction.RETRY,
-                        failure_type=FailureType.system_error,
-                        error_message=f"Mailchimp answered {what} ({status}); retrying.",
-                    )
-        resolution = super().interpret_response(response_or_exception)
-        if resolution.response_action == ResponseAction.IGNORE:
-            logger.warning(resolution.error_message)
-        return resolution
+    api_name: ClassVar[str] = "Mailchimp"
+
+    def interpret_api_response(self, response: requests.Response) -> Optional[ErrorResolution]:
+        status = response.status_code
+        if status == 403:
+            if not isinstance(parsed_body(response), dict):
+                return ErrorResolution(
+                    response_action=ResponseAction.RETRY,
+                    failure_type=FailureType.system_error,
+                    error_message="Mailchimp answered a 403 without a JSON body (403); retrying.",
+                )
+        elif 200 <= status < 300 and status != 204:
+            if isinstance(parsed_body(response), dict) and not logger.isEnabledFor(logging.DEBUG):
+                ParsedPageResponse.let_go_of_the_bytes(response)
+        return None
+
+    def usable_body(self, body: Any) -> bool:
+        return isinstance(body, dict)
 
 
 @dataclass
-class JitteredExponentialBackoff(BackoffStrategy):
-    """factor x 2^attempt seconds, +-20%, so that the workers hit by one burst do not all retry in the same instant.
+class JitteredExponentialBackoff(RateLimitAwareBackoff):
+    """The shared backoff (connector_common.http_errors) as Mailchimp's manifest sets it: `factor` x 2^attempt
+    seconds, +-20%, uncapped; Retry-After is read by the WaitTimeFromHeader before this strategy.
 
-    The CDK's ExponentialBackoffStrategy has no jitter. A Retry-After header still wins: this strategy comes after
-    WaitTimeFromHeader in the manifest."""
+    Why not YAML: the CDK's ExponentialBackoffStrategy has no jitter."""
 
-    parameters: InitVar[Mapping[str, Any]]
-    config: Config
     factor: float = 1.0
+    headers: List[str] = field(default_factory=list)
+    max_seconds: float = math.inf
+    jitter: Tuple[float, float] = (0.8, 1.2)
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self.factor = float(self.factor)
-
-    def backoff_time(
-        self, response_or_exception: Optional[requests.Response | Exception], attempt_count: int
-    ) -> Optional[float]:
-        return self.factor * 2**attempt_count * random.uniform(0.8, 1.2)
+        self.base_seconds = 2 * float(self.factor)
 
 
-def _parsed_body(response: requests.Response) -> Any:
-    """The body MailchimpErrorHandler parsed (PARSED_BODY), or parsed here when nothing did; None if not JSON."""
-    body = getattr(response, PARSED_BODY, None)
-    if body is not None:
-        return body
-    try:
-        return json_loads(response.content)
-    except (ValueError, TypeError):
-        return None
+# ---- source_mailchimp/parts/records.py
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Iterable, List, Mapping, MutableMapping, Optional
+from urllib.parse import urlsplit
 
+import requests
 
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.extractors import DpathExtractor
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 
 @dataclass
@@ -1177,7 +1453,7 @@ class TopLevelRecordsExtractor(DpathExtractor):
         yield from records
 
     def _records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
-        body = _parsed_body(response)
+        body = parsed_body(response)
         if not isinstance(body, dict) or len(self._field_path) != 1:
             raise self._malformed(response, "a body that is not a JSON object")
         field_name = self._field_path[0].eval(self.config)
@@ -1194,58 +1470,6 @@ class TopLevelRecordsExtractor(DpathExtractor):
         path = urlsplit(getattr(response, "url", "") or "").path
         message = f"Mailchimp answered {self._stream} with {what} ({path}): the page cannot be read."
         return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.system_error)
-
-
-@dataclass
-class MailchimpOffsetPages(OffsetPagesReadAhead):
-    """Mailchimp's `offset`/`count` pages, requested ahead of the page being read once the first page has told
-    `total_items` (see connector_common.pages_read_ahead).
-
-    A page is counted in the items the API returned under the stream's data field, not in the records made of them:
-    the email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
-    none). Counted in records, a page of 1,000 emails holding 2,150 activity items asked for offset 2,150 and
-    skipped emails, and a page of 1,000 emails with little activity looked short and ended the paging."""
-
-    data_field: str = ""
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        super().__post_init__(parameters)
-        self.data_field = self.data_field or parameters["data_field"]
-
-    def _items(self, response: requests.Response) -> list[Any]:
-        body = _parsed_body(response)
-        items = body.get(self.data_field) if isinstance(body, dict) else None
-        return items if isinstance(items, list) else []
-
-    def items_on_page(self, response: requests.Response) -> int:
-        return len(self._items(response))
-
-    def page_keys(self, response: requests.Response) -> list[Any]:
-        return [item.get(self.dedupe_key) if isinstance(item, dict) else None for item in self._items(response)]
-
-    def total_items(self, response: requests.Response) -> Optional[int]:
-        body = _parsed_body(response)
-        total = body.get("total_items") if isinstance(body, dict) else None
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
-
-
-@dataclass
-class EmailActivityExtractor(TopLevelRecordsExtractor):
-    """One record per activity item (open, click, bounce) with the email's fields beside it, as flat columns.
-
-    YAML has no way to explode a nested array into records while keeping the parent's fields."""
-
-    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
-        for email in super().extract_records(response):
-            activity = email.pop("activity", None)
-            if activity is None:
-                activity = []
-            if not isinstance(activity, list) or not all(isinstance(item, dict) for item in activity):
-                raise self._malformed(response, "an `activity` that is not a list of objects")
-            for item in activity:
-                record = dict(email)
-                record.update(item)
-                yield record
 
 
 @dataclass
@@ -1299,51 +1523,51 @@ class MemberStatusPartitionFilter(RecordFilter):
                 yield record
 
 
+# ---- source_mailchimp/parts/pages.py
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import requests
+
+
 @dataclass
-class SharedParentPartitionRouter(SubstreamPartitionRouter):
-    """A SubstreamPartitionRouter whose parent listing is read once per sync and shared by every stream with the
-    same parent: the lists' ids are the partitions of seven streams, the sent campaigns' of two, and each used to
-    list them again (six extra `/lists` requests in every sync).
+class MailchimpOffsetPages(OffsetPagesReadAhead):
+    """Mailchimp's `offset`/`count` pages, requested ahead of the page being read once the first page has told
+    `total_items` (see connector_common.pages_read_ahead).
 
-    YAML cannot say it: each stream's router owns its own parent stream instance, and the CDK's HTTP cache is off
-    (it cached a cut-short 200 and replayed it on retries). This keeps no responses, only the partitions (a list id,
-    a campaign id and its few extra fields), for the duration of one sync: the store belongs to the sync's config
-    object. A failed read stores nothing, so the next stream reads the parent itself. The parents shared this way
-    are full-refresh id listings with no state of their own; a parent with `incremental_dependency` is not shared.
+    A page is counted in the items the API returned under the stream's data field, not in the records made of them:
+    the email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
+    none). Counted in records, a page of 1,000 emails holding 2,150 activity items asked for offset 2,150 and
+    skipped emails, and a page of 1,000 emails with little activity looked short and ended the paging."""
 
-    Two routers share a listing when their parent stream has the same name, the same parent key, partition field
-    and extra fields; the manifest gives every such parent the same definition."""
+    data_field: str = ""
 
-    def _listing_key(self) -> Optional[tuple[Any, ...]]:
-        parents = getattr(self, "parent_stream_configs", None)
-        if not parents:
-            return None
-        key: list[Any] = []
-        for parent in parents:
-            if parent.incremental_dependency or parent.lazy_read_pointer:
-                return None
-            extra = tuple(
-                tuple(str(part.eval(self.config)) for part in path) for path in (parent.extra_fields or [])
-            )
-            key.append(
-                (parent.stream.name, str(parent.parent_key.eval(self.config)),
-                 str(parent.partition_field.eval(self.config)), extra)
-            )
-        return tuple(key)
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self.data_field = self.data_field or parameters["data_field"]
 
-    def stream_slices(self) -> Iterable[StreamSlice]:
-        key = self._listing_key()
-        if key is None:
-            yield from super().stream_slices()
-            return
-        listing = super().stream_slices
-        slices = sync_store(self.config).once(("parent listing", key), lambda: list(listing()))
-        for stream_slice in slices:
-            yield StreamSlice(
-                partition=dict(stream_slice.partition),
-                cursor_slice=dict(stream_slice.cursor_slice),
-                extra_fields=dict(stream_slice.extra_fields),
-            )
+    def _items(self, response: requests.Response) -> list[Any]:
+        body = parsed_body(response)
+        items = body.get(self.data_field) if isinstance(body, dict) else None
+        return items if isinstance(items, list) else []
+
+    def items_on_page(self, response: requests.Response) -> int:
+        return len(self._items(response))
+
+    def page_keys(self, response: requests.Response) -> list[Any]:
+        return [item.get(self.dedupe_key) if isinstance(item, dict) else None for item in self._items(response)]
+
+    def total_items(self, response: requests.Response) -> Optional[int]:
+        body = parsed_body(response)
+        total = body.get("total_items") if isinstance(body, dict) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+# ---- source_mailchimp/parts/partitions.py
+from dataclasses import dataclass
+from typing import Iterable
+
+from airbyte_cdk.sources.types import StreamSlice
 
 
 @dataclass
@@ -1392,6 +1616,39 @@ class ListAndMemberStatusPartitionRouter(SharedParentPartitionRouter):
                     cursor_slice=list_slice.cursor_slice,
                     extra_fields=list_slice.extra_fields,
                 )
+
+
+# ---- source_mailchimp/parts/email_activity.py
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping, MutableMapping, Optional
+
+import orjson
+import requests
+
+from airbyte_cdk.sources.types import StreamSlice, StreamState
+
+
+logger = logging.getLogger("airbyte")
+
+@dataclass
+class EmailActivityExtractor(TopLevelRecordsExtractor):
+    """One record per activity item (open, click, bounce) with the email's fields beside it, as flat columns.
+
+    YAML has no way to explode a nested array into records while keeping the parent's fields."""
+
+    def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
+        for email in super().extract_records(response):
+            activity = email.pop("activity", None)
+            if activity is None:
+                activity = []
+            if not isinstance(activity, list) or not all(isinstance(item, dict) for item in activity):
+                raise self._malformed(response, "an `activity` that is not a list of objects")
+            for item in activity:
+                record = dict(email)
+                record.update(item)
+                yield record
 
 
 @dataclass
@@ -1446,7 +1703,7 @@ class CampaignsWithNewActivityPartitionRouter(SharedParentPartitionRouter):
             extra = stream_slice.extra_fields
             campaign_id = str(stream_slice.partition.get("campaign_id"))
             listed.add(campaign_id)
-            send_time = _parse_or_none(extra.get("send_time"))
+            send_time = parse_datetime_or_none(extra.get("send_time"))
             if sent_after is not None and (send_time is None or send_time < sent_after):
                 continue
             report = self._fingerprint(extra)
@@ -1457,7 +1714,7 @@ class CampaignsWithNewActivityPartitionRouter(SharedParentPartitionRouter):
                 skipped += 1
                 continue
             else:
-                first_seen = _parse_or_none(known["unsettled_since"])
+                first_seen = parse_datetime_or_none(known["unsettled_since"])
                 if first_seen is not None and first_seen <= settle_before:
                     self._campaigns[campaign_id] = {"report": report}
             yield stream_slice
@@ -1473,19 +1730,3 @@ class CampaignsWithNewActivityPartitionRouter(SharedParentPartitionRouter):
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         return {self.STATE_KEY: {campaign_id: dict(entry) for campaign_id, entry in self._campaigns.items()}}
-
-
-def lookback_window(config: Mapping[str, Any]) -> timedelta:
-    """How far before its saved cursor an incremental stream reads again (the manifest's `lookback_window`)."""
-    minutes = config.get(LOOKBACK_KEY)
-    valid = isinstance(minutes, int) and not isinstance(minutes, bool)
-    return timedelta(minutes=minutes if valid else DEFAULT_LOOKBACK_MINUTES)
-
-
-def _parse_or_none(value: Any) -> Optional[datetime]:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        return None

@@ -9,6 +9,7 @@ from typing import Any, Iterator, List, Mapping, Optional
 
 from connector_common import entrypoint
 from connector_common.packaged_manifest import PackagedManifestSource
+from source_mailchimp.parts import MODULES
 
 MANIFEST = str(Path(__file__).with_name("manifest.yaml"))
 SECRET_FIELDS = ("apikey", "access_token", "client_secret", "client_id", "authorization_code", "refresh_token")
@@ -19,7 +20,7 @@ class SourceMailchimp(PackagedManifestSource):
     them (see connector_common.packaged_manifest)."""
 
     manifest_path = MANIFEST
-    components_module = "source_mailchimp.components"
+    components_module = MODULES
 
 
 def secrets_of(config: Mapping[str, Any]) -> Iterator[Any]:

@@ -11,18 +11,12 @@ from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_common.saved_stream_state import SAVED_STATES_KEY
-from source_mailchimp.components import (
-    PARSED_BODY,
-    AddPartitionIds,
-    CampaignsWithNewActivityPartitionRouter,
-    EmailActivityExtractor,
-    JitteredExponentialBackoff,
-    MailchimpErrorHandler,
-    MemberStatusPartitionFilter,
-    ResolveApiBaseUrl,
-    TopLevelRecordsExtractor,
-    sandbox_base,
-)
+from connector_common.parsed_body import PARSED_BODY
+from source_mailchimp.parts.email_activity import CampaignsWithNewActivityPartitionRouter, EmailActivityExtractor
+from source_mailchimp.parts.errors import JitteredExponentialBackoff, MailchimpErrorHandler
+from source_mailchimp.parts.partitions import AutomationEmailsSentToSomeone, ListAndMemberStatusPartitionRouter
+from source_mailchimp.parts.records import AddPartitionIds, MemberStatusPartitionFilter, TopLevelRecordsExtractor
+from source_mailchimp.parts.settings import ResolveApiBaseUrl, sandbox_base
 
 
 def response(status=200, body=b'{"members": []}', headers=None):
@@ -308,7 +302,6 @@ def test_start_date_is_normalized_to_the_apis_utc_format_one_second_early():
 
 
 def test_member_status_router_yields_each_list_twice_keeping_the_partition_keys_of_earlier_states(monkeypatch):
-    from source_mailchimp.components import ListAndMemberStatusPartitionRouter
 
     monkeypatch.setattr(
         "airbyte_cdk.sources.declarative.partition_routers.substream_partition_router.SubstreamPartitionRouter.stream_slices",
@@ -326,7 +319,6 @@ def test_member_status_router_yields_each_list_twice_keeping_the_partition_keys_
 
 
 def test_automation_email_router_yields_only_the_emails_sent_to_someone(monkeypatch):
-    from source_mailchimp.components import AutomationEmailsSentToSomeone
 
     def email(email_id, emails_sent):
         return StreamSlice(partition={"automation_email_id": email_id, "parent_slice": {"workflow_id": "W1"}},

@@ -7,7 +7,7 @@ import platform
 import pytest
 
 from connector_common.malloc import tune_malloc
-from source_mailchimp.components import ParsedPageResponse
+from source_mailchimp.parts.errors import ParsedPageResponse
 from unit_tests.mailchimp.helpers import API, apikey_config, catalog, invoke, page
 
 

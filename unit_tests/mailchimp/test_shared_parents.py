@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from airbyte_cdk.sources.types import StreamSlice
 
-from source_mailchimp.components import SharedParentPartitionRouter
+from connector_common.partitions import SharedParentPartitionRouter
 from unit_tests.mailchimp.helpers import API, apikey_config, catalog, invoke, page
 
 LIST_STREAMS = ["lists", "list_members", "list_segments", "list_segment_members", "tags", "interest_categories",

@@ -1,0 +1,28 @@
+"""Mailchimp's Python components, one module per concern: what the low-code YAML of airbyte-cdk cannot say.
+
+Each class says why YAML could not express it; the manifest wires them. Airbyte's stock runtime runs a connector from
+manifest.yaml and one components.py, which imports only the CDK and its dependencies: scripts/build_manifest_only.py
+writes components.py from the modules below, in this order (each after those it imports). Our packaged command
+imports the modules themselves (connector_common.packaged_manifest finds each class the manifest names)."""
+
+MODULES = (
+    "connector_common.json_body",
+    "connector_common.parsed_body",
+    "connector_common.dates",
+    "connector_common.sandbox_url",
+    "connector_common.offset_pages",
+    "connector_common.saved_stream_state",
+    "connector_common.empty_dates_to_null",
+    "connector_common.config_problems",
+    "connector_common.sync_store",
+    "connector_common.http_errors",
+    "connector_common.partitions",
+    "connector_common.adaptive_concurrency",
+    "connector_common.airbyte_migrations",
+    "source_mailchimp.parts.settings",
+    "source_mailchimp.parts.errors",
+    "source_mailchimp.parts.records",
+    "source_mailchimp.parts.pages",
+    "source_mailchimp.parts.partitions",
+    "source_mailchimp.parts.email_activity",
+)
