@@ -1428,9 +1428,9 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 class TopLevelRecordsExtractor(DpathExtractor):
     """The records are the list under one top-level key of the body (`members`, `campaigns`, ...).
 
-    The DpathExtractor this replaces walks the whole body through dpath for that one key, and decodes the JSON a
-    second time after the error handler; at 1000 records a page that was a fifth of the connector's CPU. This takes
-    the body MailchimpErrorHandler already parsed, and indexes it.
+    Why not YAML: the DpathExtractor walks the whole body through dpath for that one key, on the hot path, and
+    decodes the JSON a second time after the error handler. This takes the body the error handler already parsed
+    (connector_common.parsed_body), and indexes it.
 
     A body without the list, or with something else than objects in it, is an error rather than an empty page: a
     page silently read as empty is a silent loss.
