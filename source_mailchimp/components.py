@@ -1476,8 +1476,8 @@ class TopLevelRecordsExtractor(DpathExtractor):
 class AddPartitionIds(RecordTransformation):
     """Copies ids of the partition (`segment_id`, `list_id`) into each record.
 
-    AddFields would evaluate a Jinja template per record per field; this is a dict lookup. `fields` names the keys,
-    looked up in the partition, then in the slice's extra fields."""
+    `fields` names the keys, looked up in the partition, then in the slice's extra fields. Why not YAML: AddFields
+    would evaluate a Jinja template per record per field; this is a dict lookup."""
 
     parameters: InitVar[Mapping[str, Any]]
     fields: List[str] = field(default_factory=list)
@@ -1508,7 +1508,8 @@ class MemberStatusPartitionFilter(RecordFilter):
     `status=archived`), all others in the `all_but_archived` partition.
 
     Whether or not the API's default listing includes archived members, each member is then emitted exactly once.
-    A Jinja condition would cost a template evaluation per member; this is one comparison."""
+    Why not YAML: a RecordFilter's Jinja condition would cost a template evaluation per member; this is one
+    comparison."""
 
     def filter_records(
         self,
@@ -1537,8 +1538,10 @@ class MailchimpOffsetPages(OffsetPagesReadAhead):
 
     A page is counted in the items the API returned under the stream's data field, not in the records made of them:
     the email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
-    none). Counted in records, a page of 1,000 emails holding 2,150 activity items asked for offset 2,150 and
-    skipped emails, and a page of 1,000 emails with little activity looked short and ended the paging."""
+    none). Counted in records, a page of emails holding more activity items than emails asked for too high an offset
+    and skipped emails, and a page with little activity looked short and ended the paging.
+
+    Why not YAML: OffsetIncrement counts records, and requests one page at a time."""
 
     data_field: str = ""
 
@@ -1575,7 +1578,7 @@ class CampaignsWithUnsubscribesPartitionRouter(SharedParentPartitionRouter):
     """The sent campaigns whose report counts unsubscribes (`unsubscribed`, an extra field of the partition): the
     others have nothing at /reports/{id}/unsubscribed and are not requested.
 
-    A RecordFilter on the parent would do the same, but then this parent would differ from reports_email_activity's
+    Why not YAML: a RecordFilter on the parent would do the same, but then this parent would differ from reports_email_activity's
     and the sent campaigns would be listed twice a sync (see SharedParentPartitionRouter)."""
 
     def stream_slices(self) -> Iterable[StreamSlice]:
@@ -1589,7 +1592,7 @@ class AutomationEmailsSentToSomeone(SharedParentPartitionRouter):
     """The automation emails sent at least once (`emails_sent`, an extra field of the partition): one not sent yet
     has no recipients nor activity in its report, and is not requested.
 
-    A RecordFilter on the parent would make this parent differ from automation_email_queue's, which needs every
+    Why not YAML: a RecordFilter on the parent would make this parent differ from automation_email_queue's, which needs every
     email, and the automations' emails would be listed twice a sync (see SharedParentPartitionRouter)."""
 
     def stream_slices(self) -> Iterable[StreamSlice]:

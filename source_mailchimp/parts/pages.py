@@ -15,8 +15,10 @@ class MailchimpOffsetPages(OffsetPagesReadAhead):
 
     A page is counted in the items the API returned under the stream's data field, not in the records made of them:
     the email-activity endpoint pages by emails, each holding an `activity` list that becomes several records (or
-    none). Counted in records, a page of 1,000 emails holding 2,150 activity items asked for offset 2,150 and
-    skipped emails, and a page of 1,000 emails with little activity looked short and ended the paging."""
+    none). Counted in records, a page of emails holding more activity items than emails asked for too high an offset
+    and skipped emails, and a page with little activity looked short and ended the paging.
+
+    Why not YAML: OffsetIncrement counts records, and requests one page at a time."""
 
     data_field: str = ""
 

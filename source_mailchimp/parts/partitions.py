@@ -13,7 +13,7 @@ class CampaignsWithUnsubscribesPartitionRouter(SharedParentPartitionRouter):
     """The sent campaigns whose report counts unsubscribes (`unsubscribed`, an extra field of the partition): the
     others have nothing at /reports/{id}/unsubscribed and are not requested.
 
-    A RecordFilter on the parent would do the same, but then this parent would differ from reports_email_activity's
+    Why not YAML: a RecordFilter on the parent would do the same, but then this parent would differ from reports_email_activity's
     and the sent campaigns would be listed twice a sync (see SharedParentPartitionRouter)."""
 
     def stream_slices(self) -> Iterable[StreamSlice]:
@@ -27,7 +27,7 @@ class AutomationEmailsSentToSomeone(SharedParentPartitionRouter):
     """The automation emails sent at least once (`emails_sent`, an extra field of the partition): one not sent yet
     has no recipients nor activity in its report, and is not requested.
 
-    A RecordFilter on the parent would make this parent differ from automation_email_queue's, which needs every
+    Why not YAML: a RecordFilter on the parent would make this parent differ from automation_email_queue's, which needs every
     email, and the automations' emails would be listed twice a sync (see SharedParentPartitionRouter)."""
 
     def stream_slices(self) -> Iterable[StreamSlice]:

@@ -68,8 +68,8 @@ class TopLevelRecordsExtractor(DpathExtractor):
 class AddPartitionIds(RecordTransformation):
     """Copies ids of the partition (`segment_id`, `list_id`) into each record.
 
-    AddFields would evaluate a Jinja template per record per field; this is a dict lookup. `fields` names the keys,
-    looked up in the partition, then in the slice's extra fields."""
+    `fields` names the keys, looked up in the partition, then in the slice's extra fields. Why not YAML: AddFields
+    would evaluate a Jinja template per record per field; this is a dict lookup."""
 
     parameters: InitVar[Mapping[str, Any]]
     fields: List[str] = field(default_factory=list)
@@ -100,7 +100,8 @@ class MemberStatusPartitionFilter(RecordFilter):
     `status=archived`), all others in the `all_but_archived` partition.
 
     Whether or not the API's default listing includes archived members, each member is then emitted exactly once.
-    A Jinja condition would cost a template evaluation per member; this is one comparison."""
+    Why not YAML: a RecordFilter's Jinja condition would cost a template evaluation per member; this is one
+    comparison."""
 
     def filter_records(
         self,
