@@ -269,7 +269,8 @@ def test_read_of_an_unknown_stream_ends_with_a_config_error_trace(sandbox, catal
 
 
 def test_discover_lists_the_sixteen_streams_with_their_keys_and_cursors(catalog):
-    streams = {s["name"]: s for s in catalog["streams"]}
+    # the account objects' streams are test_campaign_monitor_account.py's
+    streams = {s["name"]: s for s in catalog["streams"] if s["name"] in PRIMARY_KEYS}
     assert set(streams) == set(PRIMARY_KEYS)
     for name, stream in streams.items():
         assert stream["source_defined_primary_key"] == [[k] for k in PRIMARY_KEYS[name]]

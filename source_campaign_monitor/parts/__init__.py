@@ -22,6 +22,7 @@ MODULES = (
     "source_campaign_monitor.parts.responses",
     "source_campaign_monitor.parts.partitions",
     "source_campaign_monitor.parts.records",
+    "source_campaign_monitor.parts.account_objects",
     "source_campaign_monitor.parts.date_pages",
     "source_campaign_monitor.parts.requester",
     "source_campaign_monitor.parts.oauth",
