@@ -171,7 +171,7 @@ class AccountObjects:
                 email = record["EmailAddress"]
                 reports["recipients"].append({"EmailAddress": email, "SentDate": self.local(client_id, sent)})
                 roll = rng.random()
-                if roll < 0.03:
+                if roll < 0.03 or len(reports["bounces"]) < 2:  # every email has two bounces, one before its last
                     kind, reason = rng.choice((("Soft", "Soft Bounce - Mailbox Full"), ("Hard", "Hard Bounce")))
                     reports["bounces"].append({"EmailAddress": email, "BounceType": kind,
                                                "Date": self.local(client_id, sent + timedelta(minutes=2)),
@@ -190,7 +190,8 @@ class AccountObjects:
                 if rng.random() < 0.3:
                     url = rng.choice(("https://shop.example.com/café", "https://example.com/guide?step=1&ü=2"))
                     reports["clicks"].append({"EmailAddress": email, "Date": self.local(client_id, at), "URL": url, **geo})
-                if rng.random() < 0.03:
+                # the first two openers unsubscribe too: every email with openers has an unsubscribe before its last
+                if rng.random() < 0.03 or len(reports["unsubscribes"]) < 2:
                     reports["unsubscribes"].append({"EmailAddress": email, "Date": self.local(client_id, at),
                                                     "IPAddress": geo["IPAddress"]})
         reports["recipients"].sort(key=lambda r: r["SentDate"])
