@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -105,7 +105,29 @@ def expected_records(sb: CampaignMonitorSandbox) -> dict[str, list[dict[str, Any
                         add(stream, {**event, "EmailID": eid, "Date": utc(client_id, event["Date"]),
                                      "Occurrence": seen[group]})
                         seen[group] += 1
+    tx = sb.app.transactional
+    for client_id in sorted(tx.enabled):
+        for item in d["tx_smart_emails"][client_id]:
+            details = d["tx_smart_email_details"][item["ID"]]
+            add("transactional_smart_emails", {
+                **item, "ClientID": client_id, "CreatedAt": iso_utc(item["CreatedAt"]),
+                "Properties": details["Properties"], "AddRecipientsToList": details["AddRecipientsToList"]})
+        for message in d["tx_messages"][client_id]:
+            add("transactional_messages", {**message, "ClientID": client_id, "SentAt": iso_utc(message["SentAt"])})
+        last = sb.now.astimezone(sb.zone(sb.client_ids[0])).date()  # GET /systemdate.json: the account's date
+        for n in range(30):
+            day = (last - timedelta(days=29 - n)).isoformat()
+            sent = [m for m in d["tx_messages"][client_id] if iso_utc(m["SentAt"])[:10] == day]
+            add("transactional_statistics", {
+                "ClientID": client_id, "Date": day, "Query": {"From": day, "To": day, "TimeZone": "UTC"},
+                "Sent": len(sent), "Bounces": sum(m["Status"] == "Bounced" for m in sent),
+                "Delivered": sum(m["Status"] == "Delivered" for m in sent),
+                "Opened": sum(m["TotalOpens"] > 0 for m in sent), "Clicked": sum(m["TotalClicks"] > 0 for m in sent)})
     return out
+
+
+def iso_utc(value: str) -> str:
+    return datetime.fromisoformat(value).astimezone(timezone.utc).isoformat()
 
 
 def canonical(records: list[dict[str, Any]]) -> Counter:
@@ -258,3 +280,40 @@ def test_incremental_journey_and_segment_reads_resume_per_partition(tmp_path, ca
         asked += [r for r in sb.server.requests("/api/v3.3/segments/")
                   if r.path.endswith("/active.json") and r.path.split("/")[4] in read]
         assert asked and all(r.query["date"] > "2001" for r in asked)
+
+
+def test_a_client_without_transactional_email_skips_the_three_streams_with_one_warning_each(full_read, sandbox):
+    refused = [c for c in sandbox.client_ids if c not in sandbox.app.transactional.enabled]
+    assert refused
+    for stream in ("transactional_smart_emails", "transactional_messages", "transactional_statistics"):
+        warnings = [line for line in full_read.logs("WARN") if line.startswith(f"Skipped {stream}:")]
+        assert len(warnings) == 1, (stream, warnings)
+        assert not [r for r in full_read.records(stream) if r["ClientID"] in refused]
+    assert not full_read.errors()
+
+
+def test_the_transactional_timeline_is_paged_back_and_a_growing_timeline_loses_or_repeats_nothing(tmp_path, catalog):
+    with CampaignMonitorSandbox(scale=1.0, seed=3) as sb:
+        client_id = sorted(sb.app.transactional.enabled)[0]
+        before = [m["MessageID"] for m in sb.data["tx_messages"][client_id]]
+        assert len(before) > 400  # three pages of 200
+        sb.app.transactional.grow_per_page = 2  # two messages sent while each later page is read
+        configured = configured_catalog(catalog, ["transactional_messages"], sync_mode="incremental")
+        first = run_source(COMMAND, "read", tmp_path, config=api_key_config(sb), catalog=configured)
+        assert first.returncode == 0, first.output[-2000:]
+        read = [r["MessageID"] for r in first.records("transactional_messages")]
+        assert sorted(read) == sorted(before)  # each message once, none of those sent during the read
+        pages = [r for r in sb.server.requests("/api/v3.3/transactional/messages") if r.query["clientID"] == client_id]
+        assert len(pages) == len(before) // 200 + 1 and all(r.query["count"] == "200" for r in pages)
+        assert [bool(r.query.get("sentBeforeID")) for r in pages] == [False] + [True] * (len(pages) - 1)
+        sent_during = [m["MessageID"] for m in sb.data["tx_messages"][client_id]][len(before):]
+        assert sent_during
+        sb.app.transactional.grow_per_page = 0
+        sb.server.reset_log()
+        second = run_source(COMMAND, "read", tmp_path, config=api_key_config(sb), catalog=configured,
+                            state=first.final_state())
+        assert second.returncode == 0, second.output[-2000:]
+        again = {r["MessageID"] for r in second.records("transactional_messages")}
+        assert set(sent_during) <= again and len(again) < 50  # the new ones, and the lookback window's
+        assert len([r for r in sb.server.requests("/api/v3.3/transactional/messages")
+                    if r.query["clientID"] == client_id]) == 1

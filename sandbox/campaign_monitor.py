@@ -131,7 +131,7 @@ from sandbox.campaign_monitor_store import (
     CampaignMonitorData,
     zone_named,
 )
-from sandbox.campaign_monitor_account import AccountObjects
+from sandbox.campaign_monitor_account import AccountObjects, Transactional
 from sandbox.server import FaultPlan, Request, Response, Sandbox, SandboxApp, SandboxServer
 
 __all__ = ["ApiError", "CampaignMonitorApp", "CampaignMonitorSandbox", "LOCAL_FORMAT", "TIME_ZONE_ZONES", "zone_named"]
@@ -211,6 +211,8 @@ class CampaignMonitorApp(SandboxApp):
             get("/lists/{list_id}/%s.json" % endpoint, self._subscribers(state))
         self.objects = AccountObjects(store)  # admins, people, segments, journeys...: sandbox/campaign_monitor_account.py
         self.objects.add_routes(self, get)
+        self.transactional = Transactional(store)
+        self.transactional.add_routes(self, get)
         self.route("POST", "/oauth/token", self.token)
 
     # --- SandboxApp -------------------------------------------------------------------------------------------

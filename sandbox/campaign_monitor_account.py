@@ -19,10 +19,11 @@ answers); 400 Code 800-803 / 5 for bad paging or `date` as elsewhere."""
 
 from __future__ import annotations
 
+import json
 import random
 import zlib
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from sandbox.campaign_monitor_store import GEO, LOCAL_FORMAT, NOW_UTC, CampaignMonitorData, _unambiguous
@@ -375,3 +376,171 @@ class AccountObjects:
         except (binascii.Error, UnicodeDecodeError):
             return False
         return user == self.store.api_key
+
+
+class Transactional:
+    """Transactional email of the local account (`/transactional/...`, JSON only, no extension): the first client has
+    it (smart emails, classic groups, a message timeline), the second has no transactional plan and is refused with
+    400 Code 993 (the code the reference gives for a client not set up for transactional email).
+
+    Dates are ISO 8601 with the client's offset (tx_smartemails.json, tx_messages.json). The timeline is newest first:
+    `count` (default 50, at most 200: a larger count is served as 200), `sentBeforeID` (messages sent before that
+    one), `sentAfterID` (the `count` oldest messages sent after it), `status` (all|delivered|bounced|spam). Statistics
+    total the messages of [from, to] (dates, default the last 30 days to today) with day boundaries in UTC
+    (`timezone=utc`) or in the client's zone (`client`, the default).
+
+    `grow_per_page`: messages appended to the top of the timeline each time a page after the first is served (a
+    timeline that grows during a sync); 0 by default."""
+
+    STATUSES = ("Delivered", "Delivered", "Delivered", "Delivered", "Bounced", "Spam")
+
+    def __init__(self, store: CampaignMonitorData) -> None:
+        self.store = store
+        self.rng = random.Random(f"{store.seed}|transactional")
+        self.grow_per_page = 0
+        self.enabled = set(store.client_ids[:1])
+        d = store.data
+        d["tx_smart_emails"], d["tx_smart_email_details"], d["tx_messages"] = {}, {}, {}
+        for client_id in store.client_ids:
+            d["tx_smart_emails"][client_id], d["tx_messages"][client_id] = [], []
+        for client_id in self.enabled:
+            self._client(client_id)
+
+    def _uuid(self) -> str:
+        h = f"{self.rng.getrandbits(128):032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def iso(self, client_id: str, dt: datetime) -> str:
+        return dt.astimezone(self.store.zone(client_id)).replace(microsecond=0).isoformat()
+
+    def _client(self, client_id: str) -> None:
+        d, rng, scale = self.store.data, self.rng, self.store.scale
+        for name, status in (("Welcome email", "Active"), ("Réinitialiser le mot de passe", "Active"),
+                             ("Order shipped 📦", "Draft")):
+            smart_id = self._uuid()
+            created = NOW_UTC - timedelta(days=rng.randint(30, 600), seconds=rng.randint(0, 86399))
+            d["tx_smart_emails"][client_id].append({"ID": smart_id, "Name": name, "CreatedAt": self.iso(client_id, created),
+                                                    "Status": status})
+            preview = f"https://example.createsend.com/t/r-{rng.getrandbits(64):016X}"
+            d["tx_smart_email_details"][smart_id] = {
+                "SmartEmailID": smart_id, "Name": name, "CreatedAt": self.iso(client_id, created),
+                "Status": status.lower(),
+                "Properties": {"From": "\"Team ☕\" <team@example.com>", "ReplyTo": "help@example.com",
+                               "Subject": f"[username], {name}", "Content": {
+                                   "HTML": "Content managed in Email Builder", "Text": "Content managed in Email Builder",
+                                   "EmailVariables": ["username", "reset_token"], "InlineCss": True},
+                               "TextPreviewUrl": preview + "/T", "HtmlPreviewUrl": preview + "/"},
+                "AddRecipientsToList": status == "Active",
+            }
+        smart_ids = [s["ID"] for s in d["tx_smart_emails"][client_id]]
+        at = NOW_UTC - timedelta(days=45)
+        for _ in range(max(30, round(600 * scale))):
+            at += timedelta(seconds=rng.randint(1, int(45 * 86400 / max(30, round(600 * scale)) * 2)))
+            self._message(client_id, min(at, NOW_UTC - timedelta(minutes=1)), smart_ids)
+
+    def _message(self, client_id: str, at: datetime, smart_ids: list[str]) -> None:
+        rng = self.rng
+        status = rng.choice(self.STATUSES)
+        name = rng.choice(("Joe Smith", "Zoë Ångström", "山田 太郎", ""))
+        address = f"customer{rng.randint(1, 9999)}@example.com"
+        message: dict[str, Any] = {
+            "MessageID": self._uuid(), "Status": status, "SentAt": self.iso(client_id, at),
+            "Recipient": f"{name} <{address}>" if name else address, "From": "Team <team@example.com>",
+            "Subject": rng.choice(("Your receipt", "Réinitialisation", "Welcome aboard ✨")),
+            "TotalOpens": 0 if status != "Delivered" else rng.choice((0, 1, 2, 5)),
+            "TotalClicks": 0, "CanBeResent": True,
+        }
+        message["TotalClicks"] = rng.randint(0, message["TotalOpens"])
+        if rng.random() < 0.4:
+            message["Group"] = rng.choice(("Password Reset", "Order confirmations"))
+        else:
+            message["SmartEmailID"] = rng.choice(smart_ids)
+        self.store.data["tx_messages"][client_id].append(message)  # oldest first; served newest first
+
+    def grow(self, client_id: str) -> None:
+        """A message sent now (the sandbox clock), at the top of the timeline."""
+        smart_ids = [s["ID"] for s in self.store.data["tx_smart_emails"][client_id]]
+        self._message(client_id, self.store.now - timedelta(seconds=1), smart_ids)
+
+    def add_routes(self, app: "CampaignMonitorApp", get: Callable[[str, Callable[[Request, set[str]], Response]], None]) -> None:
+        from sandbox.campaign_monitor import ApiError
+
+        d = self.store.data
+
+        def client_of(request: Request, principal: set[str]) -> str:
+            client_id = request.query.get("clientID", "")
+            if not client_id and len(principal) == 1:
+                client_id = next(iter(principal))  # a client-level key names its client
+            client_id = app._client(client_id, principal)
+            if client_id not in self.enabled:
+                raise ApiError(400, 993, "You need to set up custom authentication to send transactional emails. "
+                                         "Update the settings in your account to manage your own authentication.")
+            return client_id
+
+        def smart_emails(request: Request, principal: set[str]) -> Response:
+            client_id = client_of(request, principal)
+            status = (request.query.get("status") or "all").lower()
+            if status not in ("all", "draft", "active"):
+                raise ApiError(400, 932, 'Invalid status parameter Must be one of "all", "active", or "draft"')
+            records = [s for s in d["tx_smart_emails"][client_id] if status == "all" or s["Status"].lower() == status]
+            return app._array(records)
+
+        def smart_email(request: Request, principal: set[str]) -> Response:
+            smart_id = request.params["smart_email_id"]
+            for client_id in principal & self.enabled:
+                if any(s["ID"] == smart_id for s in d["tx_smart_emails"][client_id]):
+                    return Response(200, json.loads(json.dumps(d["tx_smart_email_details"][smart_id])))
+            raise ApiError(404, 404, "The requested resource was not found")
+
+        def messages(request: Request, principal: set[str]) -> Response:
+            client_id = client_of(request, principal)
+            status = (request.query.get("status") or "all").lower()
+            if status not in ("all", "delivered", "bounced", "spam"):
+                raise ApiError(400, 932, 'Invalid status parameter Must be one of "bounced", "delivered", "spam", or "all"')
+            count = min(200, max(1, app._int(request, "count", 50, 1, "Invalid count")))
+            before, after = request.query.get("sentBeforeID", ""), request.query.get("sentAfterID", "")
+            if before and self.grow_per_page:
+                for _ in range(self.grow_per_page):
+                    self.grow(client_id)
+            timeline = d["tx_messages"][client_id]  # oldest first
+            ids = [m["MessageID"] for m in timeline]
+            chosen = [m for m in timeline if status == "all" or m["Status"].lower() == status]
+            if before:
+                if before not in ids:
+                    raise ApiError(400, 1, "Invalid sentBeforeID")
+                position = ids.index(before)
+                chosen = [m for m in chosen if ids.index(m["MessageID"]) < position]
+                page = list(reversed(chosen))[:count]
+            elif after:
+                if after not in ids:
+                    raise ApiError(400, 1, "Invalid sentAfterID")
+                position = ids.index(after)
+                page = list(reversed([m for m in chosen if ids.index(m["MessageID"]) > position][:count]))
+            else:
+                page = list(reversed(chosen))[:count]
+            return app._array(page)
+
+        def statistics(request: Request, principal: set[str]) -> Response:
+            client_id = client_of(request, principal)
+            zone_name = (request.query.get("timezone") or "client").lower()
+            zone = self.store.zone(client_id) if zone_name == "client" else timezone.utc
+            today = self.store.now.astimezone(zone).date()
+            try:
+                start = date.fromisoformat(request.query.get("from") or (today - timedelta(days=30)).isoformat())
+                end = date.fromisoformat(request.query.get("to") or today.isoformat())
+            except ValueError:
+                raise ApiError(400, 5, "Invalid Date: use YYYY-MM-DD") from None
+            chosen = [m for m in d["tx_messages"][client_id]
+                      if start <= datetime.fromisoformat(m["SentAt"]).astimezone(zone).date() <= end]
+            label = d["client_details"][client_id]["BasicDetails"]["TimeZone"] if zone_name == "client" else "UTC"
+            return Response(200, {
+                "Query": {"From": start.isoformat(), "To": end.isoformat(), "TimeZone": label},
+                "Sent": len(chosen), "Bounces": sum(m["Status"] == "Bounced" for m in chosen),
+                "Delivered": sum(m["Status"] == "Delivered" for m in chosen),
+                "Opened": sum(m["TotalOpens"] > 0 for m in chosen), "Clicked": sum(m["TotalClicks"] > 0 for m in chosen),
+            })
+
+        get("/transactional/smartEmail", smart_emails)
+        get("/transactional/smartEmail/{smart_email_id}", smart_email)
+        get("/transactional/messages", messages)
+        get("/transactional/statistics", statistics)

@@ -65,7 +65,9 @@ def test_a_malformed_body_on_every_endpoint_ends_the_sync_cleanly(kind, where, t
     for message in messages:
         if message["type"] == "RECORD":
             assert isinstance(message["record"]["data"], dict)
-            if kind != "fields of the wrong type":
+            # values of unexpected types are passed on as the API sent them; so is an object where a bare array
+            # was expected (drafts, people, tags...: the client-level listings), one record
+            if kind not in ("fields of the wrong type", "wrong types in the envelope"):
                 schema = json.loads((SCHEMAS / f"{message['record']['stream']}.json").read_text())
                 jsonschema.validate(message["record"]["data"], schema)
     assert "secret-api-key" not in captured.out + captured.err
