@@ -131,7 +131,11 @@ def test_the_stock_runtime_reads_what_our_command_reads_in_full_and_incremental_
         assert comparable(stock.final_state()) == comparable(ours.final_state()), diff_of(
             comparable(stock.final_state()), comparable(ours.final_state()))
         assert requests["stock"][step] == requests["ours"][step], step
-    full, unchanged, changed = (sum(len(r) for r in run.records_by_stream().values()) for run in runs["ours"])
+    # records of the incremental streams: the full refresh streams (list stats, suppression list...) are read in full
+    # by every sync
+    incremental = {entry["stream"]["name"] for entry in catalog["streams"] if entry["sync_mode"] == "incremental"}
+    full, unchanged, changed = (sum(len(r) for s, r in run.records_by_stream().items() if s in incremental)
+                                for run in runs["ours"])
     assert full > 500
     assert unchanged < full / 5  # the incremental syncs read again only the lookback window
     assert runs["ours"][2].records("list_active_subscribers") or runs["ours"][2].records("campaign_opens")
