@@ -28,6 +28,7 @@ from typing import Any, Callable
 import pytest
 
 import integration_tests.test_campaign_monitor as cm
+import integration_tests.test_campaign_monitor_account as cm_account
 import integration_tests.test_mailchimp as mc
 from integration_tests.harness import SourceRun, command_path, configured_catalog, parse_run, run_source
 from sandbox.campaign_monitor import CampaignMonitorSandbox
@@ -88,8 +89,13 @@ def mailchimp_value(record: dict) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 
 
+# every discovered Campaign Monitor stream: its primary key, and whether it is full refresh only (set by the fixture)
+CM_KEYS: dict[str, list[str]] = {}
+CM_FULL_REFRESH: set[str] = set()
+
+
 def campaign_monitor_key(stream: str, record: dict) -> tuple:
-    return cm.key_of(stream, record)
+    return tuple(record.get(name) for name in CM_KEYS[stream])
 
 
 def missing_or_wrong(expected: dict[str, list[dict]], read: dict[str, dict[tuple, dict]],
@@ -182,19 +188,22 @@ def campaign_monitor_faulty_syncs(tmp_path_factory):
     plan = FaultPlan(rate=0.05, seed=2676, kinds=FAST_FAULTS, retry_after=1)
     with CampaignMonitorSandbox(scale=SCALE, seed=4, faults=plan) as sb:
         secrets = campaign_monitor_secrets(sb)
-        catalog = configured_catalog(discover("source-campaign-monitor", cm.api_key_config(sb), workdir),
-                                     sync_mode="incremental")
+        discovered = discover("source-campaign-monitor", cm.api_key_config(sb), workdir)
+        CM_KEYS.update({s["name"]: [key[0] for key in s["source_defined_primary_key"]] for s in discovered["streams"]})
+        CM_FULL_REFRESH.update(s["name"] for s in discovered["streams"] if s["supported_sync_modes"] == ["full_refresh"])
+        catalog = configured_catalog(discovered, sync_mode="incremental")
         full = run_debug("source-campaign-monitor", "read", workdir, "cm-full", secrets,
                          config=cm.api_key_config(sb), catalog=catalog)
         full_faults = count_faults(sb.server)
-        full_expected = copy.deepcopy(cm.expected_records(sb))
+        full_expected = copy.deepcopy({**cm.expected_records(sb), **cm_account.expected_records(sb)})
         changed = sb.mutate()
         sb.server.reset_log()
         incremental = run_debug("source-campaign-monitor", "read", workdir, "cm-incremental", secrets,
                                 config=cm.api_key_config(sb), catalog=catalog, state=full.final_state())
         incremental_faults = count_faults(sb.server)
         yield {"full": full, "incremental": incremental, "full_expected": full_expected, "changed": changed,
-               "expected": cm.expected_records(sb), "faults": (full_faults, incremental_faults)}
+               "expected": {**cm.expected_records(sb), **cm_account.expected_records(sb)},
+               "faults": (full_faults, incremental_faults)}
 
 
 def canonical(record: dict) -> str:
@@ -259,7 +268,7 @@ def test_campaign_monitor_full_sync_under_five_percent_faults_reads_every_record
     assert sum(full_faults.values()) >= 5, full_faults
     assert len(full_faults) >= 5, f"several kinds of faults should be injected: {full_faults}"
     got = syncs["full"].records_by_stream()
-    assert set(got) == set(cm.PRIMARY_KEYS)
+    assert set(got) == set(CM_KEYS) == set(syncs["full_expected"])
     for stream, records in syncs["full_expected"].items():
         assert Counter(map(canonical, got[stream])) == Counter(map(canonical, records)), stream
     read = by_key([syncs["full"]], campaign_monitor_key, canonical)
@@ -279,7 +288,7 @@ def test_campaign_monitor_incremental_sync_under_five_percent_faults_leaves_the_
     assert wrong(syncs["expected"], reread, campaign_monitor_key, canonical) == {}
     # full-refresh streams are read again in full, equal to the API now
     got = incremental.records_by_stream()
-    for stream in set(cm.PRIMARY_KEYS) - set(cm.CURSORS):
+    for stream in CM_FULL_REFRESH:
         assert Counter(map(canonical, got.get(stream, []))) == Counter(map(canonical, syncs["expected"][stream])), stream
 
 

@@ -16,6 +16,7 @@ from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
 from connector_common.dates import parse_datetime
+from connector_common.parsed_body import NOT_JSON, safe_url
 from connector_common.partitions import PartitionsWithoutRequestOptions
 from connector_common.sync_store import sync_store
 from source_campaign_monitor.parts.responses import CampaignMonitorErrorHandler, page_body
@@ -132,7 +133,8 @@ TRANSACTIONAL_REFUSALS = (993, 994)
 class SkipRefusedStream(CampaignMonitorErrorHandler):
     """CampaignMonitorErrorHandler for the streams an account may not be allowed to read (admins with a client-level
     API key, transactional email without a transactional plan): a 400/401/403 refusal is ignored, and the stream is
-    named in ONE warning per sync, however many clients or days it is asked for.
+    named in ONE warning per sync, however many clients or days it is asked for. A 400/401/403 whose body is not JSON
+    (cut short) is asked again, since it cannot be told from a refusal.
 
     Why not YAML: an HttpResponseFilter logs every response it ignores (transactional_statistics asks once per client
     and day: 30 warnings for one refusal), and matches on its status codes OR its predicate, never both."""
@@ -147,6 +149,10 @@ class SkipRefusedStream(CampaignMonitorErrorHandler):
         if resolution is not None or response.status_code not in (400, 401, 403):
             return resolution
         body = page_body(response)
+        if body is NOT_JSON:  # a refusal cut short (or a proxy's page) cannot be told from any other error: ask again
+            return ErrorResolution(response_action=ResponseAction.RETRY, failure_type=FailureType.transient_error,
+                                   error_message=f"Campaign Monitor answered {response.status_code} with a body that "
+                                                 f"is not JSON ({safe_url(response)}); retrying.")
         code = body.get("Code") if isinstance(body, dict) else None
         if not isinstance(code, int) or code in CREDENTIAL_CODES or not (code < 400 or code in TRANSACTIONAL_REFUSALS):
             return None

@@ -87,6 +87,13 @@ def test_only_a_refusal_skips_the_stream(status, code, refused):
     assert (resolution.response_action == ResponseAction.IGNORE) is refused
 
 
+def test_a_refusal_cut_short_is_asked_again():
+    response = _response(400, {})
+    response._content = b'{"Code":993,"Message":"You need to set up custom authen'
+    resolution = SkipRefusedStream(config={}, parameters={"name": "transactional_messages"}).interpret_response(response)
+    assert resolution.response_action == ResponseAction.RETRY
+
+
 def test_a_refusal_is_one_warning_per_stream_and_sync_however_many_requests(caplog):
     config: dict[str, Any] = {}
     handlers = [SkipRefusedStream(config=config, parameters={"name": name}) for name in ("a", "a", "b")]
