@@ -317,3 +317,16 @@ def test_the_transactional_timeline_is_paged_back_and_a_growing_timeline_loses_o
         assert set(sent_during) <= again and len(again) < 50  # the new ones, and the lookback window's
         assert len([r for r in sb.server.requests("/api/v3.3/transactional/messages")
                     if r.query["clientID"] == client_id]) == 1
+
+
+def test_account_level_streams_read_with_oauth_as_with_the_account_api_key(tmp_path, catalog):
+    with CampaignMonitorSandbox(scale=0.1, seed=3) as sb:
+        config = {"credentials": {"auth_type": "oauth2.0", "client_id": sb.oauth["client_id"],
+                                  "client_secret": sb.oauth["client_secret"],
+                                  "refresh_token": sb.oauth["refresh_token"]}, "sandbox_url": sb.url}
+        run = run_source(COMMAND, "read", tmp_path, config=config,
+                         catalog=configured_catalog(catalog, ["admins", "clients"]))
+        assert run.returncode == 0, run.output[-2000:]
+        assert canonical(run.records("admins")) == canonical(sb.data["admins"])
+        assert canonical(run.records("clients")) == canonical(sb.data["clients"])
+        assert not [line for line in run.logs("WARN") if "Skipped" in line]
