@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from connector_common.speedups import SWITCH as SPEEDUPS_SWITCH
+from integration_tests.discovered_streams import discovered_streams
 from integration_tests.harness import SourceRun, configured_catalog, run_source
 from sandbox.mailchimp import MailchimpSandbox
 from sandbox.server import FaultPlan
@@ -24,7 +25,9 @@ from sandbox.server import FaultPlan
 COMMAND = "source-mailchimp"
 SCALE = 0.1
 
-STREAMS = {
+# The streams' contract: the one place that states them, checked against discover. Every other test takes the
+# streams, keys and cursors from the connector's discover (STREAMS).
+CONTRACT = {
     # name: (primary key, cursor field or None)
     "lists": (["id"], None),
     "list_members": (["id", "list_id"], "last_changed"),
@@ -58,6 +61,7 @@ STREAMS = {
     "ecommerce_promo_rules": (["store_id", "id"], None),
     "ecommerce_promo_codes": (["store_id", "promo_rule_id", "id"], None),
 }
+STREAMS = discovered_streams("mailchimp")
 
 
 def apikey_config(sb: MailchimpSandbox, **settings: Any) -> dict[str, Any]:
@@ -160,7 +164,7 @@ def api_records(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 def keyed(stream: str, records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     """Records by primary key. The CDK's message serializer leaves out a record's top-level fields whose value is
     null (nested nulls stay): absent and null are the same to a destination, so they compare equal here."""
-    key = STREAMS[stream][0]
+    key = STREAMS[stream].primary_key
     by_key = {tuple(record[k] for k in key): {f: v for f, v in record.items() if v is not None} for record in records}
     assert len(by_key) == len(records), f"{stream}: duplicate primary keys"
     return by_key
@@ -265,8 +269,8 @@ def test_an_authorization_code_is_exchanged_once_and_saved_as_a_token(sandbox, w
 def test_discover_offers_every_stream_with_its_keys_and_cursor(discovered):
     streams = {stream["name"]: stream for stream in discovered["streams"]}
 
-    assert set(streams) == set(STREAMS)
-    for name, (primary_key, cursor) in STREAMS.items():
+    assert set(streams) == set(CONTRACT)
+    for name, (primary_key, cursor) in CONTRACT.items():
         stream = streams[name]
         assert stream["source_defined_primary_key"] == [[k] for k in primary_key], name
         if cursor:
@@ -277,6 +281,11 @@ def test_discover_offers_every_stream_with_its_keys_and_cursor(discovered):
             assert stream["supported_sync_modes"] == ["full_refresh"], name
         for field in primary_key + ([cursor] if cursor else []):
             assert field in stream["json_schema"]["properties"], (name, field)
+
+
+def test_every_discovered_stream_has_its_expected_records_and_no_expectation_is_left_over(sandbox):
+    # A stream added to the manifest without saying here what it must read fails this test, not silently nothing.
+    assert set(api_records(sandbox.data)) == set(STREAMS)
 
 
 def test_a_full_read_returns_exactly_the_sandbox_data(sandbox, discovered, full_read):
@@ -679,7 +688,7 @@ def test_a_sync_killed_and_resumed_from_its_last_state_loses_no_record(discovere
         before = [m["record"] for m in killed if m["type"] == "RECORD"]
         for stream in streams:
             union = [r["data"] for r in before if r["stream"] == stream] + resumed.records(stream)
-            got = {tuple(r[k] for k in STREAMS[stream][0]) for r in union}
+            got = {tuple(r[k] for k in STREAMS[stream].primary_key) for r in union}
             assert got == keyed(stream, expected[stream]).keys(), stream
 
 

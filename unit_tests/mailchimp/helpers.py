@@ -8,6 +8,7 @@ from typing import Any, Iterable, Optional
 
 import pytest
 
+from integration_tests.discovered_streams import discovered_streams
 from source_mailchimp.run import run
 
 API = "https://us6.api.mailchimp.com/3.0/"
@@ -16,16 +17,8 @@ SANDBOX_API = SANDBOX + "/3.0/"
 API_KEY = "0123456789abcdef0123456789abcdef-us6"
 TOKEN = "oauth-token-7f3a9c"
 
-ALL_STREAMS = [
-    "lists", "list_members", "list_segments", "list_segment_members", "campaigns", "automations", "reports",
-    "reports_email_activity", "unsubscribes", "tags", "interest_categories", "interests", "campaign_recipients",
-    "automation_emails", "automation_email_queue", "automation_recipients", "automation_email_activity",
-    "list_merge_fields", "list_growth_history", "list_activity", "campaign_click_details", "campaign_domain_performance",
-    "templates", "landing_pages", "ecommerce_stores", "ecommerce_customers", "ecommerce_orders", "ecommerce_products",
-    "ecommerce_carts", "ecommerce_promo_rules", "ecommerce_promo_codes",
-]
-INCREMENTAL = {"list_members", "list_segments", "campaigns", "automations", "reports_email_activity",
-               "automation_email_activity"}
+# The incremental streams, as the connector's discover declares them.
+INCREMENTAL = {name for name, stream in discovered_streams("mailchimp").items() if stream.incremental}
 
 
 def apikey_config(**settings: Any) -> dict[str, Any]:
