@@ -30,7 +30,6 @@ from hypothesis import strategies as st  # noqa: E402
 
 import source_campaign_monitor.run as campaign_monitor_run  # noqa: E402
 import source_mailchimp.run as mailchimp_run  # noqa: E402
-from source_campaign_monitor import components as campaign_monitor_components  # noqa: E402
 
 TRACEBACK = "Traceback (most recent call last)"
 # Each example is a whole in-process read (about a second): 15 per connector, no shrinking (a failure is reported as
@@ -219,25 +218,12 @@ campaign_monitor_cases = st.sampled_from(sorted(CAMPAIGN_MONITOR)).flatmap(
     lambda stream: st.tuples(st.just(stream), bodies(CAMPAIGN_MONITOR[stream][1], CAMPAIGN_MONITOR[stream][2])))
 
 
-def fresh_campaign_monitor_process() -> None:
-    """What the Campaign Monitor unit tests' conftest does around each test: no token or time zone left from a
-    previous run in this process."""
-    for reset in ("_TOKEN_STATES", "SyncInputs"):
-        holder = getattr(campaign_monitor_components, reset, None)
-        if hasattr(holder, "clear"):
-            holder.clear()
-    zones = getattr(getattr(campaign_monitor_components, "ClientTimeZones", None), "_converters", None)
-    if hasattr(zones, "clear"):
-        zones.clear()
-
-
 @SETTINGS
 @given(case=campaign_monitor_cases)
 def test_every_campaign_monitor_stream_ends_cleanly_whatever_body_its_endpoint_answers(case, tmp_path, capfd,
                                                                                        monkeypatch):
     stream, (kind, body) = case
     no_sleep(monkeypatch)
-    fresh_campaign_monitor_process()
     with requests_mock.Mocker() as api:
         api.get(re.compile(re.escape(CM_API) + ".*"), json=cm_page([]))  # anything else: an empty page
         api.get(CM_API + "clients.json", json=[{"ClientID": CLIENT, "Name": "One"}])
@@ -268,7 +254,6 @@ def test_the_valid_bodies_read_one_record_per_stream(tmp_path, capfd, monkeypatc
         api.get(CM_API + f"clients/{CLIENT}.json", json=CLIENT_DETAILS)
         for path, wrap, record in CAMPAIGN_MONITOR.values():
             api.get(CM_API + path, json=wrap([record]))
-        fresh_campaign_monitor_process()
         run = invoke(campaign_monitor_run.run, tmp_path, capfd, CM_CONFIG, *CAMPAIGN_MONITOR)
         assert run.exit_code == 0, run.errors()
         assert [stream for stream in CAMPAIGN_MONITOR if not run.records(stream)] == []
