@@ -84,6 +84,23 @@ def test_mailchimp_truth_counts_one_email_activity_record_per_activity_item_and_
     assert counts["interests"] == 2 and counts["campaigns"] == 2 and counts["tags"] == 0
 
 
+def test_the_mailchimp_truth_counts_exactly_the_streams_the_connector_discovers():
+    # A stream added to the manifest without its count here would be benchmarked unchecked.
+    from integration_tests.discovered_streams import stream_names
+    from sandbox.mailchimp import MailchimpSandbox
+
+    with MailchimpSandbox(scale=0.01, seed=0) as sb:
+        assert set(mailchimp_counts(sb.data)) == set(stream_names("mailchimp"))
+
+
+def test_the_campaign_monitor_truth_counts_only_streams_the_connector_discovers():
+    from integration_tests.discovered_streams import stream_names
+    from sandbox.campaign_monitor import CampaignMonitorSandbox
+
+    with CampaignMonitorSandbox(scale=0.01, seed=0) as sb:
+        assert set(campaign_monitor_counts(sb.data, sb.client_ids[0])) <= set(stream_names("campaign_monitor"))
+
+
 def test_campaign_monitor_truth_counts_only_the_configured_clients_data_and_subscribers_by_state():
     data = {"campaigns": {"c1": [{"CampaignID": "k1"}], "c2": [{"CampaignID": "k2"}]},
             "lists": {"c1": [{"ListID": "l1"}], "c2": [{"ListID": "l2"}]},
