@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from integration_tests.discovered_streams import discovered_streams
 from integration_tests.harness import configured_catalog, run_source
 from sandbox.campaign_monitor import CampaignMonitorSandbox
 from sandbox.server import FaultPlan
@@ -36,6 +37,7 @@ SUBSCRIBER_STREAMS = {
     "list_unconfirmed_subscribers": "Unconfirmed",
     "list_unsubscribed_subscribers": "Unsubscribed",
 }
+# The contract of this file's streams, checked against discover; keys elsewhere are discover's (STREAMS).
 PRIMARY_KEYS = {
     "campaigns": ("CampaignID",),
     "campaign_summary": ("CampaignID",),
@@ -56,6 +58,7 @@ CURSORS = {
     **{stream: "Date" for stream in EVENT_STREAMS},
     **{stream: "Date" for stream in SUBSCRIBER_STREAMS},
 }
+STREAMS = discovered_streams("campaign_monitor")
 
 
 def api_key_config(sb: CampaignMonitorSandbox, **extra: Any) -> dict[str, Any]:
@@ -132,12 +135,12 @@ def canonical(records: list[dict[str, Any]]) -> Counter:
 
 
 def key_of(stream: str, record: dict[str, Any]) -> tuple:
-    return tuple(record.get(k) for k in PRIMARY_KEYS[stream])
+    return tuple(record.get(k) for k in STREAMS[stream].primary_key)
 
 
 def change_key(stream: str, record: dict[str, Any]) -> tuple:
     """The key without Occurrence, as the sandbox's mutate() reports changes."""
-    return tuple(record.get(k) for k in PRIMARY_KEYS[stream] if k != "Occurrence")
+    return tuple(record.get(k) for k in STREAMS[stream].primary_key if k != "Occurrence")
 
 
 @pytest.fixture(scope="module")
@@ -281,6 +284,15 @@ def test_discover_lists_the_sixteen_streams_with_their_keys_and_cursors(catalog)
             assert stream["supported_sync_modes"] == ["full_refresh"]
 
 
+def test_every_discovered_stream_has_its_expected_records_here_or_in_the_account_tests(sandbox):
+    # A stream added to the manifest without saying what it must read fails this test, not silently nothing.
+    from integration_tests.test_campaign_monitor_account import expected_records as account_expected_records
+
+    ours, account = set(expected_records(sandbox)), set(account_expected_records(sandbox))
+    assert ours & account == set()
+    assert ours | account == set(STREAMS)
+
+
 # --- reads -----------------------------------------------------------------------------------------------------------
 
 
@@ -370,7 +382,7 @@ def test_incremental_read_after_changes_returns_every_change(catalog, tmp_path):
         got = second.records_by_stream()
         for stream, keys in changes.items():
             read_keys = {change_key(stream, r) for r in got.get(stream, [])}
-            names = [name for name in PRIMARY_KEYS[stream] if name != "Occurrence"]
+            names = [name for name in STREAMS[stream].primary_key if name != "Occurrence"]
             expected_keys = {
                 tuple(sb.to_utc(k[0], v) if name in ("Date",) else v for name, v in zip(names, k))
                 if isinstance(k, tuple) else (k,)

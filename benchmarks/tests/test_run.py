@@ -220,3 +220,10 @@ def test_the_every_stream_run_reads_the_discovered_streams_together_and_each_alo
     assert all(r["records"] == r["truth"] and r["requests"] > 0 for r in [*together, *alone.values()])
     assert code == 0
     assert "| ours-mailchimp: stream alone |" in markdown and "| list_members | " in markdown
+
+
+def test_every_stream_the_peers_are_mapped_to_is_one_our_connectors_discover():
+    from integration_tests.discovered_streams import stream_names
+
+    for connector in CONNECTORS.values():
+        assert set(connector.streams.values()) <= set(stream_names(connector.api)), connector.name
