@@ -1,7 +1,7 @@
 """A response's JSON body, parsed once and kept on the response: the error handler, the decoder or extractor and the
 paginator all read it."""
 
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import requests
 
@@ -35,3 +35,30 @@ def parsed_body(response: requests.Response) -> Any:
 def safe_url(response: requests.Response) -> str:
     """The response's URL without its query (which may hold a key or an e-mail address), for messages."""
     return (getattr(response, "url", None) or "").split("?")[0]
+
+
+def records_under_key(
+    body: Any,
+    key: str,
+    strict: bool,
+    malformed: Callable[[str], Exception],
+    empty_page: Callable[[dict], bool] = lambda body: False,
+) -> Iterable[Any]:
+    """The records of a page: the list under one top-level key of its parsed body, found by a key lookup.
+
+    `strict`, for an API that always sends the list: a body that is not an object, a page without the list (unless
+    `empty_page(body)` says the API left it out of an empty page) or with items that are not objects raises
+    `malformed(what)`, since a page silently read as empty is a silent loss. Otherwise such a body reads as no record
+    and the list's items are passed on as sent."""
+    if not isinstance(body, dict):
+        if strict:
+            raise malformed("a body that is not a JSON object")
+        return ()
+    records = body.get(key)
+    if isinstance(records, list):
+        if strict and not all(isinstance(record, dict) for record in records):
+            raise malformed(f"`{key}` items that are not objects")
+        return records
+    if not strict or (records is None and empty_page(body)):
+        return ()
+    raise malformed(f"no `{key}` list")

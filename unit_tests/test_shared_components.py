@@ -2,6 +2,7 @@
 the error handler's common rules, backoff, parent listings read once per sync."""
 
 import logging
+import re
 import threading
 from datetime import datetime, timezone
 
@@ -13,7 +14,7 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import Erro
 from airbyte_cdk.sources.types import StreamSlice
 from connector_common.dates import format_datetime, parse_datetime, parse_datetime_or_none
 from connector_common.http_errors import JsonApiErrorHandler, RateLimitAwareBackoff
-from connector_common.parsed_body import NOT_JSON, parsed_body
+from connector_common.parsed_body import NOT_JSON, parsed_body, records_under_key
 from connector_common.partitions import SharedParentPartitions, shared_listing
 from connector_common.sandbox_url import is_loopback_http_url
 
@@ -218,3 +219,43 @@ def test_a_failed_read_keeps_nothing_and_the_next_stream_reads_again():
         list(shared_listing(config, "k", listing.stream_slices))
     assert [s.partition["id"] for s in shared_listing(config, "k", listing.stream_slices)] == ["a", "b"]
     assert listing.reads == 2
+
+
+class Malformed(Exception):
+    pass
+
+
+def test_the_records_are_the_list_under_the_key_in_both_modes():
+    body = {"members": [{"id": 1}, {"id": 2}], "total_items": 2}
+    for strict in (True, False):
+        assert list(records_under_key(body, "members", strict=strict, malformed=Malformed)) == [{"id": 1}, {"id": 2}]
+
+
+@pytest.mark.parametrize("body, what", [
+    ([{"id": 1}], "a body that is not a JSON object"),
+    (NOT_JSON, "a body that is not a JSON object"),
+    ({"total_items": 3}, "no `members` list"),
+    ({"members": {"id": 1}}, "no `members` list"),
+    ({"members": [{"id": 1}, "x"]}, "`members` items that are not objects"),
+])
+def test_strict_refuses_a_page_it_cannot_read_naming_what_is_wrong(body, what):
+    with pytest.raises(Malformed, match=re.escape(what)):
+        list(records_under_key(body, "members", strict=True, malformed=Malformed))
+
+
+def test_strict_reads_a_page_without_the_list_as_empty_only_where_the_api_says_it_is_empty():
+    empty = lambda body: body.get("total_items") == 0  # noqa: E731
+    assert list(records_under_key({"total_items": 0}, "members", strict=True, malformed=Malformed, empty_page=empty)) == []
+    with pytest.raises(Malformed):
+        list(records_under_key({"total_items": 0, "members": "x"}, "members", strict=True, malformed=Malformed,
+                               empty_page=empty))
+
+
+@pytest.mark.parametrize("body", [[{"id": 1}], NOT_JSON, {}, {"Results": None}, {"Results": {"id": 1}}])
+def test_lenient_reads_a_body_without_the_list_as_no_record(body):
+    assert list(records_under_key(body, "Results", strict=False, malformed=Malformed)) == []
+
+
+def test_lenient_passes_the_lists_items_on_as_sent():
+    assert list(records_under_key({"Results": [{"a": 1}, [2], "x"]}, "Results", strict=False, malformed=Malformed)) == [
+        {"a": 1}, [2], "x"]

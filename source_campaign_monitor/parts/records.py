@@ -10,6 +10,7 @@ from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordEx
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
+from connector_common.parsed_body import records_under_key
 from source_campaign_monitor.parts.responses import ParsedJsonDecoder
 from source_campaign_monitor.parts.time_zones import ClientTimeZones, LocalTimeConverter, client_id_of, partition_of
 
@@ -135,7 +136,6 @@ class PageResultsExtractor(RecordExtractor):
 
     def extract_records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
         for body in self.decoder.decode(response):
-            results = body.get(self.field_name) if isinstance(body, dict) else None
-            if isinstance(results, list):
-                yield from results
+            # lenient: an ignored error's answer, or a page without the list, reads as no record
+            yield from records_under_key(body, self.field_name, strict=False, malformed=ValueError)
 

@@ -14,7 +14,7 @@ from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connector_common.offset_pages import PagesThatOverlap
-from connector_common.parsed_body import parsed_body
+from connector_common.parsed_body import parsed_body, records_under_key
 
 @dataclass
 class TopLevelRecordsExtractor(DpathExtractor):
@@ -45,18 +45,13 @@ class TopLevelRecordsExtractor(DpathExtractor):
         yield from records
 
     def _records(self, response: requests.Response) -> Iterable[MutableMapping[Any, Any]]:
-        body = parsed_body(response)
-        if not isinstance(body, dict) or len(self._field_path) != 1:
+        if len(self._field_path) != 1:
             raise self._malformed(response, "a body that is not a JSON object")
-        field_name = self._field_path[0].eval(self.config)
-        records = body.get(field_name)
-        if records is None and body.get("total_items") == 0:
-            return
-        if not isinstance(records, list):
-            raise self._malformed(response, f"no `{field_name}` list")
-        if not all(isinstance(record, dict) for record in records):
-            raise self._malformed(response, f"`{field_name}` items that are not objects")
-        yield from records
+        yield from records_under_key(
+            parsed_body(response), self._field_path[0].eval(self.config), strict=True,
+            malformed=lambda what: self._malformed(response, what),
+            empty_page=lambda body: body.get("total_items") == 0,  # an empty page may leave the list out
+        )
 
     def _malformed(self, response: requests.Response, what: str) -> AirbyteTracedException:
         path = urlsplit(getattr(response, "url", "") or "").path
