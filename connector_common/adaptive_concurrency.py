@@ -12,7 +12,10 @@ passes the sync's one `RequestsInFlight` gate (AIMD, as TCP's congestion window)
 - a 429 to a request sent at the current limit lowers it (x `decrease_factor`, floor 1), once per burst: the other
   429s of the same burst were sent under the previous limit and lower nothing;
 - every `limit` answers that are not 429, to requests in flight while the limit was filled, raise it by one, up to
-  the ceiling (answers while the sync keeps fewer in flight prove nothing about more);
+  the ceiling (answers while the sync keeps fewer in flight prove nothing about more); up to the limit that was
+  refused last, that is: going back to it takes 4 times as many answers, so that an account shared for the whole
+  sync refuses a probe every few seconds rather than several a second (once it is passed without a 429, the other
+  client has left and the usual pace resumes);
 - leaving the ceiling and coming back to it are logged, once each; the 429 itself is retried by the error handler as
   before, so no record is lost.
 
@@ -37,6 +40,7 @@ from connector_common.sync_store import sync_store
 
 _gate_logger = logging.getLogger("airbyte")
 TOO_MANY_REQUESTS = 429
+CAUTION = 4  # times more answers to raise the limit back to the one last refused
 
 
 class RequestsInFlight:
@@ -58,6 +62,7 @@ class RequestsInFlight:
         self._lowered = False  # below the ceiling because of 429s (logged)
         self._burst = 0  # counts the decreases: a request carries the value at its sending
         self._answers = 0  # answers at the limit since the last change
+        self._refused_at: Optional[int] = None  # the limit at the last decrease, until passed again
         self._fills = 0  # times the limit was filled
         self._condition = threading.Condition()
 
@@ -86,14 +91,15 @@ class RequestsInFlight:
                     message = self._decrease()
             elif status is not None and at_the_limit and self.limit < self.ceiling:
                 self._answers += 1
-                if self._answers >= self.limit:
+                cautious = self.limit + 1 == self._refused_at
+                if self._answers >= self.limit * (CAUTION if cautious else 1):
                     message = self._increase()
             self._condition.notify_all()
         if message:
             _gate_logger.info(message)
 
     def _decrease(self) -> Optional[str]:
-        before = self.limit
+        before = self._refused_at = self.limit
         self.limit = max(1, int(self.limit * self.decrease_factor))
         self._burst += 1
         self._answers = 0
@@ -110,6 +116,8 @@ class RequestsInFlight:
     def _increase(self) -> Optional[str]:
         self.limit = min(self.ceiling, self.limit * 2 if self._starting else self.limit + 1)
         self._answers = 0
+        if self._refused_at is not None and self.limit > self._refused_at:
+            self._refused_at = None
         if self.limit < self.ceiling or not self._lowered:
             return None
         self._lowered = False

@@ -76,19 +76,41 @@ def test_the_floor_is_one():
     gate.release(sent, 200)
 
 
-def test_after_429s_the_limit_grows_by_one_per_round_of_answers_at_the_limit():
-    gate = RequestsInFlight(10, initial=8)
-    answer(gate, 429)  # 8 -> 4, no longer doubling
-    assert gate.limit == 4
-    answer_round(gate, 200)
-    assert gate.limit == 5
-    answer_round(gate, 200)
-    assert gate.limit == 6
-    for _ in range(4):
+def rounds_to_next_limit(gate: RequestsInFlight) -> int:
+    before, rounds = gate.limit, 0
+    while gate.limit == before:
         answer_round(gate, 200)
+        rounds += 1
+    return rounds
+
+
+def test_after_429s_the_limit_grows_by_one_per_round_of_answers_at_the_limit_and_slower_near_the_refused_one():
+    gate = RequestsInFlight(10, initial=8)
+    answer(gate, 429)  # 8 -> 4, no longer doubling; 8 was refused
+    assert gate.limit == 4
+    assert [rounds_to_next_limit(gate) for _ in range(3)] == [1, 1, 1]  # 5, 6, 7
+    assert gate.limit == 7
+    assert rounds_to_next_limit(gate) == 4, "back to the refused 8: 4 times as many answers"
+    assert gate.limit == 8
+    # 8 passed without a 429: the other client has left, the usual pace again.
+    assert rounds_to_next_limit(gate) == 1
+    assert gate.limit == 9
+    assert rounds_to_next_limit(gate) == 1
     assert gate.limit == 10
     answer_round(gate, 200)
     assert gate.limit == 10, "never above the ceiling"
+
+
+def test_a_shared_account_is_probed_less_often_than_it_is_refused_at_first():
+    """Another client leaves 4 of 10 connections: every limit above 4 is refused. From the first refusal at 5 on, a
+    probe at 5 takes 2 + 3 + 4 x 4 rounds of answers, not 2 + 3 + 4."""
+    gate = RequestsInFlight(10, initial=5)
+    answer(gate, 429)  # 5 -> 2
+    rounds = 0
+    while gate.limit <= 4:
+        answer_round(gate, 200)
+        rounds += 1
+    assert gate.limit == 5 and rounds == 1 + 1 + 4
 
 
 def test_answers_while_fewer_requests_are_in_flight_than_the_limit_raise_nothing():
