@@ -539,6 +539,7 @@ from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_req
 
 _gate_logger = logging.getLogger("airbyte")
 TOO_MANY_REQUESTS = 429
+CAUTION = 4  # times more answers to raise the limit back to the one last refused
 
 
 class RequestsInFlight:
@@ -560,6 +561,7 @@ class RequestsInFlight:
         self._lowered = False  # below the ceiling because of 429s (logged)
         self._burst = 0  # counts the decreases: a request carries the value at its sending
         self._answers = 0  # answers at the limit since the last change
+        self._refused_at: Optional[int] = None  # the limit at the last decrease, until passed again
         self._fills = 0  # times the limit was filled
         self._condition = threading.Condition()
 
@@ -588,14 +590,15 @@ class RequestsInFlight:
                     message = self._decrease()
             elif status is not None and at_the_limit and self.limit < self.ceiling:
                 self._answers += 1
-                if self._answers >= self.limit:
+                cautious = self.limit + 1 == self._refused_at
+                if self._answers >= self.limit * (CAUTION if cautious else 1):
                     message = self._increase()
             self._condition.notify_all()
         if message:
             _gate_logger.info(message)
 
     def _decrease(self) -> Optional[str]:
-        before = self.limit
+        before = self._refused_at = self.limit
         self.limit = max(1, int(self.limit * self.decrease_factor))
         self._burst += 1
         self._answers = 0
@@ -612,6 +615,8 @@ class RequestsInFlight:
     def _increase(self) -> Optional[str]:
         self.limit = min(self.ceiling, self.limit * 2 if self._starting else self.limit + 1)
         self._answers = 0
+        if self._refused_at is not None and self.limit > self._refused_at:
+            self._refused_at = None
         if self.limit < self.ceiling or not self._lowered:
             return None
         self._lowered = False

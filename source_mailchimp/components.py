@@ -934,7 +934,6 @@ class AdaptiveConcurrencyRequester(HttpRequester):
             session.mount(prefix, _GatedAdapter(session.get_adapter(prefix), gate))
 
 
-
 # ---- connector_common/airbyte_migrations.py
 import copy
 import logging
