@@ -81,7 +81,7 @@ def campaign_monitor_secrets(sb: CampaignMonitorSandbox) -> list[str]:
 
 
 def mailchimp_key(stream: str, record: dict) -> tuple:
-    return tuple(record[k] for k in mc.STREAMS[stream][0])
+    return tuple(record[k] for k in mc.STREAMS[stream].primary_key)
 
 
 def mailchimp_value(record: dict) -> dict:
@@ -237,7 +237,7 @@ def test_mailchimp_incremental_sync_under_five_percent_faults_leaves_the_destina
     assert missing(syncs["expected"], destination, mailchimp_key) == {}
     reread = by_key([incremental], mailchimp_key, mailchimp_value)
     assert wrong(syncs["expected"], reread, mailchimp_key, mailchimp_value) == {}
-    for stream in (s for s, (_, cursor) in mc.STREAMS.items() if cursor is None):  # full refresh: read again in full
+    for stream in (name for name, discovered in mc.STREAMS.items() if not discovered.incremental):  # full refresh: read again in full
         assert len(reread.get(stream, {})) == len(syncs["expected"][stream]), stream
     # and the incremental streams read what changed, and what else the 15-minute lookback reads again, not everything
     got, first = incremental.records_by_stream(), syncs["full"].records_by_stream()
