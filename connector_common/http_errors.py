@@ -16,8 +16,12 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import Erro
 from airbyte_cdk.sources.types import Config
 
 from connector_common.parsed_body import NOT_JSON, parsed_body, safe_url
+from connector_common.sync_store import note_refused_stream
 
 logger = logging.getLogger("airbyte")
+# The status of an answer an IGNORE filter skips because the account's plan or role may not read the stream (a 401 or
+# 404 skipped is a partition gone, logged each time).
+REFUSED = (403,)
 
 
 @dataclass
@@ -31,6 +35,10 @@ class JsonApiErrorHandler(DefaultErrorHandler):
     Why not YAML: an HttpResponseFilter only sees bodies that decode, and never the status of a success."""
 
     api_name: ClassVar[str] = "The API"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream_name = str(parameters.get("name") or "")
 
     def interpret_response(
         self, response_or_exception: Optional[Union[requests.Response, Exception]]
@@ -51,6 +59,11 @@ class JsonApiErrorHandler(DefaultErrorHandler):
                 )
         resolution = super().interpret_response(response_or_exception)
         if resolution.response_action == ResponseAction.IGNORE:
+            status = getattr(response_or_exception, "status_code", None)
+            if status in REFUSED:  # a stream refused to the account: one warning for it, however many requests
+                if note_refused_stream(self.config, self._stream_name, resolution.error_message or ""):
+                    logger.warning(resolution.error_message)
+                return resolution
             where = safe_url(response_or_exception) if isinstance(response_or_exception, requests.Response) else ""
             logger.warning(f"{resolution.error_message} ({where})" if where else resolution.error_message)
         return resolution

@@ -1,6 +1,7 @@
 """Partition routers both connectors need: one whose partitions add nothing to the request, and parent listings read
 once per sync and shared by every stream they partition."""
 
+import logging
 from dataclasses import InitVar, dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
@@ -8,7 +9,9 @@ from airbyte_cdk.sources.declarative.partition_routers.partition_router import P
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
-from connector_common.sync_store import sync_store
+from connector_common.sync_store import note_refused_stream, refusal_of, sync_store
+
+logger = logging.getLogger("airbyte")
 
 
 class PartitionsWithoutRequestOptions(PartitionRouter):
@@ -91,9 +94,27 @@ class SharedParentPartitionRouter(SubstreamPartitionRouter):
             )
         return tuple(key)
 
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream_name = str(parameters.get("name") or "")
+
     def stream_slices(self) -> Iterable[StreamSlice]:
         key = self._listing_key()
-        if key is None:
-            yield from super().stream_slices()
-            return
-        yield from shared_listing(self.config, key, super().stream_slices)
+        listing = super().stream_slices() if key is None else shared_listing(self.config, key, super().stream_slices)
+        listed = False
+        for stream_slice in listing:
+            listed = True
+            yield stream_slice
+        if not listed:
+            self._say_if_skipped_for_a_refused_parent()
+
+    def _say_if_skipped_for_a_refused_parent(self) -> None:
+        """A stream whose parent the API refused to the account (403) reads nothing: said once, naming the stream,
+        and noted for the streams below it."""
+        for parent in self.parent_stream_configs:
+            reason = refusal_of(self.config, parent.stream.name)
+            if reason is not None and self._stream_name:
+                if note_refused_stream(self.config, self._stream_name, reason):
+                    logger.warning(f"Skipped {self._stream_name}: it is read for each record of {parent.stream.name}, "
+                                   f"which the API refused to this account. {reason}")
+                return

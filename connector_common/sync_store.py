@@ -40,6 +40,16 @@ class SyncStore:
                 self._values[key] = value
             return value
 
+    def first(self, key: Any) -> bool:
+        """True for the first caller with this key in the sync, False for every later one."""
+        firsts: list = []
+        self.once(key, lambda: firsts.append(True))
+        return bool(firsts)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        with self._guard:
+            return self._values.get(key, default)
+
 
 MAX_STORES = 8
 _STORES: "OrderedDict[int, SyncStore]" = OrderedDict()
@@ -56,3 +66,16 @@ def sync_store(config: Mapping[str, Any]) -> SyncStore:
         while len(_STORES) > MAX_STORES:
             _STORES.popitem(last=False)
         return store
+
+
+def note_refused_stream(config: Mapping[str, Any], stream_name: str, reason: str) -> bool:
+    """Notes that the API refused to let this sync read `stream_name` (403 for the account's plan or role); True
+    the first time in the sync, so that the refusal is logged once per stream."""
+    store = sync_store(config)
+    store.once(("refused", stream_name), lambda: reason)
+    return store.first(("refusal logged", stream_name))
+
+
+def refusal_of(config: Mapping[str, Any], stream_name: str) -> Any:
+    """Why the API refused `stream_name` in this sync, or None."""
+    return sync_store(config).get(("refused", stream_name))

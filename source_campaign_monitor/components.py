@@ -305,6 +305,16 @@ class SyncStore:
                 self._values[key] = value
             return value
 
+    def first(self, key: Any) -> bool:
+        """True for the first caller with this key in the sync, False for every later one."""
+        firsts: list = []
+        self.once(key, lambda: firsts.append(True))
+        return bool(firsts)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        with self._guard:
+            return self._values.get(key, default)
+
 
 MAX_STORES = 8
 _STORES: "OrderedDict[int, SyncStore]" = OrderedDict()
@@ -323,6 +333,19 @@ def sync_store(config: Mapping[str, Any]) -> SyncStore:
         return store
 
 
+def note_refused_stream(config: Mapping[str, Any], stream_name: str, reason: str) -> bool:
+    """Notes that the API refused to let this sync read `stream_name` (403 for the account's plan or role); True
+    the first time in the sync, so that the refusal is logged once per stream."""
+    store = sync_store(config)
+    store.once(("refused", stream_name), lambda: reason)
+    return store.first(("refusal logged", stream_name))
+
+
+def refusal_of(config: Mapping[str, Any], stream_name: str) -> Any:
+    """Why the API refused `stream_name` in this sync, or None."""
+    return sync_store(config).get(("refused", stream_name))
+
+
 # ---- connector_common/http_errors.py
 import logging
 import random
@@ -339,6 +362,9 @@ from airbyte_cdk.sources.types import Config
 
 
 logger = logging.getLogger("airbyte")
+# The status of an answer an IGNORE filter skips because the account's plan or role may not read the stream (a 401 or
+# 404 skipped is a partition gone, logged each time).
+REFUSED = (403,)
 
 
 @dataclass
@@ -352,6 +378,10 @@ class JsonApiErrorHandler(DefaultErrorHandler):
     Why not YAML: an HttpResponseFilter only sees bodies that decode, and never the status of a success."""
 
     api_name: ClassVar[str] = "The API"
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream_name = str(parameters.get("name") or "")
 
     def interpret_response(
         self, response_or_exception: Optional[Union[requests.Response, Exception]]
@@ -372,6 +402,11 @@ class JsonApiErrorHandler(DefaultErrorHandler):
                 )
         resolution = super().interpret_response(response_or_exception)
         if resolution.response_action == ResponseAction.IGNORE:
+            status = getattr(response_or_exception, "status_code", None)
+            if status in REFUSED:  # a stream refused to the account: one warning for it, however many requests
+                if note_refused_stream(self.config, self._stream_name, resolution.error_message or ""):
+                    logger.warning(resolution.error_message)
+                return resolution
             where = safe_url(response_or_exception) if isinstance(response_or_exception, requests.Response) else ""
             logger.warning(f"{resolution.error_message} ({where})" if where else resolution.error_message)
         return resolution
@@ -426,6 +461,7 @@ class RateLimitAwareBackoff(BackoffStrategy):
 
 
 # ---- connector_common/partitions.py
+import logging
 from dataclasses import InitVar, dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
@@ -433,6 +469,8 @@ from airbyte_cdk.sources.declarative.partition_routers.partition_router import P
 from airbyte_cdk.sources.declarative.partition_routers.substream_partition_router import SubstreamPartitionRouter
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
+
+logger = logging.getLogger("airbyte")
 
 
 class PartitionsWithoutRequestOptions(PartitionRouter):
@@ -515,12 +553,30 @@ class SharedParentPartitionRouter(SubstreamPartitionRouter):
             )
         return tuple(key)
 
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._stream_name = str(parameters.get("name") or "")
+
     def stream_slices(self) -> Iterable[StreamSlice]:
         key = self._listing_key()
-        if key is None:
-            yield from super().stream_slices()
-            return
-        yield from shared_listing(self.config, key, super().stream_slices)
+        listing = super().stream_slices() if key is None else shared_listing(self.config, key, super().stream_slices)
+        listed = False
+        for stream_slice in listing:
+            listed = True
+            yield stream_slice
+        if not listed:
+            self._say_if_skipped_for_a_refused_parent()
+
+    def _say_if_skipped_for_a_refused_parent(self) -> None:
+        """A stream whose parent the API refused to the account (403) reads nothing: said once, naming the stream,
+        and noted for the streams below it."""
+        for parent in self.parent_stream_configs:
+            reason = refusal_of(self.config, parent.stream.name)
+            if reason is not None and self._stream_name:
+                if note_refused_stream(self.config, self._stream_name, reason):
+                    logger.warning(f"Skipped {self._stream_name}: it is read for each record of {parent.stream.name}, "
+                                   f"which the API refused to this account. {reason}")
+                return
 
 
 # ---- connector_common/adaptive_concurrency.py

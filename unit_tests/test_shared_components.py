@@ -17,6 +17,7 @@ from connector_common.http_errors import JsonApiErrorHandler, RateLimitAwareBack
 from connector_common.parsed_body import NOT_JSON, parsed_body, records_under_key
 from connector_common.partitions import SharedParentPartitions, shared_listing
 from connector_common.sandbox_url import is_loopback_http_url
+from connector_common.sync_store import refusal_of
 
 
 def response(status: int, body: bytes | str, headers: dict | None = None, url: str = "http://127.0.0.1/x?key=1"):
@@ -133,6 +134,19 @@ def test_a_partition_a_filter_ignores_is_logged_with_its_path(caplog):
         resolution = handler(response_filters=[ignore]).interpret_response(response(404, "{}"))
     assert resolution.response_action == ResponseAction.IGNORE
     assert "Skipped a partition (http://127.0.0.1/x)" in caplog.text
+
+
+def test_a_stream_refused_to_the_account_is_logged_once_a_sync_however_many_requests_it_makes(caplog):
+    config: dict = {}
+    refused = HttpResponseFilter(action="IGNORE", http_codes={403}, error_message="Skipped ecommerce_stores: refused",
+                                 config=config, parameters={})
+    stores = JsonApiErrorHandler(config=config, parameters={"name": "ecommerce_stores"}, response_filters=[refused])
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        for _ in range(3):
+            assert stores.interpret_response(response(403, "{}")).response_action == ResponseAction.IGNORE
+    assert caplog.text.count("Skipped ecommerce_stores: refused") == 1
+    assert refusal_of(config, "ecommerce_stores") == "Skipped ecommerce_stores: refused"
+    assert refusal_of({}, "ecommerce_stores") is None  # another sync knows nothing of it
 
 
 # --- backoff ----------------------------------------------------------------------------------------------------------
