@@ -746,6 +746,44 @@ class AdaptiveConcurrencyRequester(HttpRequester):
             session.mount(prefix, _GatedAdapter(session.get_adapter(prefix), gate))
 
 
+# ---- connector_common/shared_answers.py
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import requests
+
+
+
+@dataclass
+class OneAnswerPerSyncRequester(AdaptiveConcurrencyRequester):
+    """A requester whose requests for the same URL and query within one sync are sent once, their answer shared.
+
+    Why not YAML: the CDK's HTTP cache is per stream (one cache per requester name) and keeps answers across retries;
+    no declarative option shares one answer between two components of a sync."""
+
+    def send_request(
+        self,
+        stream_state: Optional[Mapping[str, Any]] = None,
+        stream_slice: Optional[Any] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+        path: Optional[str] = None,
+        request_headers: Optional[Mapping[str, Any]] = None,
+        request_params: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Optional[requests.Response]:
+        url = self._get_url(path=path, stream_state=stream_state, stream_slice=stream_slice,
+                            next_page_token=next_page_token)
+        params = self._request_params(stream_state, stream_slice, next_page_token, request_params)
+        key = ("answer", self.get_method().value, url, tuple(sorted((str(k), str(v)) for k, v in params.items())))
+
+        def send() -> Optional[requests.Response]:
+            return super(OneAnswerPerSyncRequester, self).send_request(
+                stream_state=stream_state, stream_slice=stream_slice, next_page_token=next_page_token, path=path,
+                request_headers=request_headers, request_params=request_params, **kwargs)
+
+        return sync_store(self.config).once(key, send)
+
+
 # ---- connector_common/airbyte_migrations.py
 import copy
 import logging
@@ -1834,18 +1872,14 @@ class SkipRecordsReadTwiceAtPageBoundaries(RecordFilter):
 from dataclasses import dataclass
 from typing import Any, Mapping, MutableMapping, Optional
 
-from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
-from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_request_options_provider import (
-    InterpolatedRequestOptionsProvider,
-)
 from airbyte_cdk.sources.types import StreamSlice, StreamState
 
 
 
 @dataclass
-class LocalTimeDateFilterRequester(HttpRequester):
-    """An HttpRequester that sends the start of the incremental interval as the API's date filter, in the client's
-    local time (``date=YYYY-MM-DD HH:MM`` for reports and subscribers, ``sentfromdate=YYYY-MM-DD`` for campaigns).
+class LocalTimeDateFilterRequester(AdaptiveConcurrencyRequester):
+    """A requester (through the sync's gate of requests in flight) that sends the start of the incremental interval
+    as the API's date filter, in the client's local time (``date=YYYY-MM-DD HH:MM`` for reports and subscribers, ``sentfromdate=YYYY-MM-DD`` for campaigns).
 
     The filter keeps records on or after the minute (day) sent, so truncating the cursor re-reads the boundary minute
     (day): a record sharing the last timestamp read is read again, never lost.
@@ -1854,14 +1888,6 @@ class LocalTimeDateFilterRequester(HttpRequester):
 
     date_parameter: str = "date"
     date_format: str = "%Y-%m-%d %H:%M"
-    request_parameters: Optional[Mapping[str, str]] = None
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        if self.request_options_provider is None:
-            self.request_options_provider = InterpolatedRequestOptionsProvider(
-                request_parameters=self.request_parameters or {}, config=self.config, parameters=parameters
-            )
-        super().__post_init__(parameters)
 
     def get_request_params(
         self,

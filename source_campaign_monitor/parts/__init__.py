@@ -16,6 +16,7 @@ MODULES = (
     "connector_common.http_errors",
     "connector_common.partitions",
     "connector_common.adaptive_concurrency",
+    "connector_common.shared_answers",
     "connector_common.airbyte_migrations",
     "source_campaign_monitor.parts.settings",
     "source_campaign_monitor.parts.time_zones",

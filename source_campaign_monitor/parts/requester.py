@@ -3,20 +3,17 @@
 from dataclasses import dataclass
 from typing import Any, Mapping, MutableMapping, Optional
 
-from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
-from airbyte_cdk.sources.declarative.requesters.request_options.interpolated_request_options_provider import (
-    InterpolatedRequestOptionsProvider,
-)
 from airbyte_cdk.sources.types import StreamSlice, StreamState
 
+from connector_common.adaptive_concurrency import AdaptiveConcurrencyRequester
 from connector_common.dates import parse_datetime
 from source_campaign_monitor.parts.time_zones import ClientTimeZones, client_id_of, partition_of
 
 
 @dataclass
-class LocalTimeDateFilterRequester(HttpRequester):
-    """An HttpRequester that sends the start of the incremental interval as the API's date filter, in the client's
-    local time (``date=YYYY-MM-DD HH:MM`` for reports and subscribers, ``sentfromdate=YYYY-MM-DD`` for campaigns).
+class LocalTimeDateFilterRequester(AdaptiveConcurrencyRequester):
+    """A requester (through the sync's gate of requests in flight) that sends the start of the incremental interval
+    as the API's date filter, in the client's local time (``date=YYYY-MM-DD HH:MM`` for reports and subscribers, ``sentfromdate=YYYY-MM-DD`` for campaigns).
 
     The filter keeps records on or after the minute (day) sent, so truncating the cursor re-reads the boundary minute
     (day): a record sharing the last timestamp read is read again, never lost.
@@ -25,14 +22,6 @@ class LocalTimeDateFilterRequester(HttpRequester):
 
     date_parameter: str = "date"
     date_format: str = "%Y-%m-%d %H:%M"
-    request_parameters: Optional[Mapping[str, str]] = None
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        if self.request_options_provider is None:
-            self.request_options_provider = InterpolatedRequestOptionsProvider(
-                request_parameters=self.request_parameters or {}, config=self.config, parameters=parameters
-            )
-        super().__post_init__(parameters)
 
     def get_request_params(
         self,
