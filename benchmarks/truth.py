@@ -26,7 +26,7 @@ def truth_counts(kind: str, sb: Any) -> dict[str, int]:
     if kind == "mailchimp":
         return mailchimp_counts(sb.data)
     if kind == "campaign_monitor":
-        return campaign_monitor_counts(sb.data, sb.client_ids[0])
+        return {**campaign_monitor_counts(sb.data, sb.client_ids[0]), **campaign_monitor_account_counts(sb, sb.client_ids[0])}
     if kind == "stub":
         return {"lists": len(sb.data["lists"]), "list_members": sum(map(len, sb.data["members"].values()))}
     return {}
@@ -90,4 +90,51 @@ def campaign_monitor_counts(data: dict[str, Any], client_id: str) -> dict[str, i
         counts[stream] = sum(len(data[kind].get(c, [])) for c in campaigns)
     for stream, state in CM_SUBSCRIBER_STREAMS.items():
         counts[stream] = sum(1 for entry in lists for s in data["subscribers"].get(entry, []) if s.get("State") == state)
+    return counts
+
+
+CM_JOURNEY_REPORTS = {
+    "journey_email_recipients": "recipients",
+    "journey_email_opens": "opens",
+    "journey_email_clicks": "clicks",
+    "journey_email_unsubscribes": "unsubscribes",
+    "journey_email_bounces": "bounces",
+}
+TRANSACTIONAL_STATISTICS_DAYS = 30
+
+
+def campaign_monitor_account_counts(sb: Any, client_id: str) -> dict[str, int]:
+    """Records per account-object stream of a full read of one client with the account's API key (admins are the
+    account's; some counts are computed by the sandbox's endpoints, as the API computes them)."""
+    data, objects = sb.data, sb.app.objects
+    lists = [entry["ListID"] for entry in data["lists"].get(client_id, [])]
+    segments = data["segments"][client_id]
+    journeys = [journey["JourneyID"] for journey in data["journeys"][client_id]]
+    emails = [email["EmailID"] for jid in journeys for email in objects.journey_summary(jid)["Emails"]]
+    transactional = client_id in sb.app.transactional.enabled
+    counts = {
+        "clients": 1,  # the configured client only
+        "client_details": 1,
+        "admins": len(data["admins"]),
+        "people": len(data["people"][client_id]),
+        "templates": len(data["templates"][client_id]),
+        "tags": len(objects.tags(client_id)),
+        "segments": len(segments),
+        "segment_details": len(segments),
+        "segment_active_subscribers": sum(len(objects.segment_members(s["SegmentID"], s["ListID"])) for s in segments),
+        "suppression_list": len(data["suppression_list"][client_id]),
+        "draft_campaigns": len(data["drafts"][client_id]),
+        "scheduled_campaigns": len(data["scheduled"][client_id]),
+        "campaign_lists_and_segments": len(data["campaigns"].get(client_id, [])),
+        "list_custom_fields": sum(len(data["list_custom_fields"][lid]) for lid in lists),
+        "list_stats": len(lists),
+        "list_webhooks": sum(len(data["list_webhooks"][lid]) for lid in lists),
+        "journeys": len(journeys),
+        "journey_emails": len(emails),
+        "transactional_smart_emails": len(data["tx_smart_emails"][client_id]) if transactional else 0,
+        "transactional_messages": len(data["tx_messages"][client_id]) if transactional else 0,
+        "transactional_statistics": TRANSACTIONAL_STATISTICS_DAYS if transactional else 0,
+    }
+    for stream, kind in CM_JOURNEY_REPORTS.items():
+        counts[stream] = sum(len(data[f"journey_{kind}"][eid]) for eid in emails)
     return counts
