@@ -14,9 +14,9 @@ The last line printed on stdout is `{"connector": ..., "streams": {stream: recor
 The cache is PyAirbyte's default DuckDB file (`.cache/default_cache/default_cache.duckdb` under the working directory,
 or under $AIRBYTE_CACHE_ROOT), with one schema per connector (`mailchimp`, `campaign_monitor`): both connectors have
 streams named `campaigns` and `lists`, and in the default schema the second connector's records would be merged into
-the first one's tables. Every stream is read in full refresh and its table replaced (`--incremental` reads
-incrementally from the state PyAirbyte keeps in that schema and merges instead), so that running the script twice gives
-the same counts.
+the first one's tables. As PyAirbyte's default `read()`, it reads incrementally from the state PyAirbyte keeps in that
+schema and merges by primary key, so that running the script twice gives the same counts (`--full-refresh` reads every
+stream in full and replaces its table instead).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the connector command (default: the one installed in the project's .venv, then on PATH)",
     )
     parser.add_argument("--streams", default="*", help="comma-separated stream names (default: every stream)")
-    parser.add_argument("--incremental", action="store_true", help="read incrementally from the cache's saved state")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="read every stream in full and replace its table (default: incremental, from the cache's state)")
     return parser.parse_args(argv)
 
 
@@ -78,10 +79,10 @@ def main(argv: list[str]) -> int:
     source.check()
     default = ab.get_default_cache()
     cache = ab.DuckDBCache(db_path=default.db_path, cache_dir=default.cache_dir, schema_name=CONNECTORS[args.connector])
-    if args.incremental:
-        result = source.read(cache=cache)
-    else:
+    if args.full_refresh:
         result = source.read(cache=cache, force_full_refresh=True, write_strategy="replace")
+    else:
+        result = source.read(cache=cache)
     counts = {name: len(dataset) for name, dataset in sorted(result.streams.items())}
     print(
         json.dumps(

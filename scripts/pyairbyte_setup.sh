@@ -37,5 +37,5 @@ if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet --ret
   fi
   exit 1
 fi
-"$VENV/bin/python" -c "import airbyte" >/dev/null
+"$VENV/bin/python" -W ignore::FutureWarning -c "import airbyte" >/dev/null  # Google's Python 3.11 notices
 echo "PyAirbyte $("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("airbyte"))') ready in $VENV"
