@@ -24,6 +24,11 @@ _OFF_VALUES = {"0", "off", "false", "no"}
 _outcome: Optional[tuple[bool, str]] = None
 
 
+def switched_off() -> bool:
+    """Whether the environment asks for the CDK's own code."""
+    return os.environ.get(SWITCH, "").strip().lower() in _OFF_VALUES
+
+
 def switch_on_speedups() -> tuple[bool, str]:
     """Installs every speed-up once per process, unless switched off or on another airbyte-cdk version.
 
@@ -32,7 +37,7 @@ def switch_on_speedups() -> tuple[bool, str]:
     global _outcome
     if _outcome is not None:
         return _outcome
-    if os.environ.get(SWITCH, "").strip().lower() in _OFF_VALUES:
+    if switched_off():
         _outcome = (False, f"Speed-ups off ({SWITCH}={os.environ[SWITCH]}): the CDK's own code runs.")
         return _outcome
     try:

@@ -5,7 +5,6 @@ its discovered schema, an incremental read after changes, the email activity dat
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from connector_common.speedups import SWITCH as SPEEDUPS_SWITCH
+from connector_common.speedups import switched_off as speedups_switched_off
 from integration_tests.discovered_streams import discovered_streams
 from integration_tests.harness import SourceRun, configured_catalog, run_source
 from sandbox.mailchimp import MailchimpSandbox
@@ -710,7 +709,7 @@ def test_email_activity_of_campaigns_with_more_than_a_page_of_recipients_is_read
 def test_the_pages_of_a_large_list_are_requested_in_parallel_and_each_member_is_read_once(discovered, workdir):
     """A list is a chain of offset pages; once its first page has told the total, the next ones are requested
     together (connector_common.pages_read_ahead) instead of one round trip after the other."""
-    if os.environ.get(SPEEDUPS_SWITCH, "").lower() in ("0", "off", "false", "no"):  # set by a module fixture
+    if speedups_switched_off():  # set by a module fixture
         pytest.skip("pages read ahead are a speed-up of our command, switched off in this run")
     with MailchimpSandbox(scale=2, seed=0) as sb:
         largest = max(sb.data["members"], key=lambda list_id: len(sb.data["members"][list_id]))
